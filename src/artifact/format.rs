@@ -1,0 +1,137 @@
+//! The artifact's framing: header, version, manifest and sections
+//! (documented in docs/FORMAT.md).
+
+use serde::{Deserialize, Serialize};
+
+use crate::count::InputFile;
+use crate::id::Layout;
+use crate::keys::KeyType;
+use crate::spec::FeatureSpec;
+use crate::vocab::FeatureStats;
+
+/// The first 8 bytes of every artifact.
+pub const MAGIC: [u8; 8] = *b"OOVOCAB\0";
+/// The format major version this build writes and the newest it reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// The minor version this build writes (readers accept any minor of a major
+/// they know: minors only add manifest fields).
+pub const FORMAT_MINOR: u16 = 0;
+/// Header size in bytes.
+pub(crate) const HEADER_LEN: usize = 32;
+/// Every section starts at a multiple of this.
+pub(crate) const ALIGN: usize = 8;
+/// What the manifest's `kind` says.
+pub(crate) const KIND: &str = "oovocab-vocabulary";
+
+/// The fixed-size header at the start of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub major: u16,
+    pub minor: u16,
+    pub flags: u32,
+    pub body_len: u64,
+    pub checksum: u64,
+}
+
+impl Header {
+    pub(crate) fn to_bytes(self) -> [u8; HEADER_LEN] {
+        let mut b = [0u8; HEADER_LEN];
+        b[0..8].copy_from_slice(&MAGIC);
+        b[8..10].copy_from_slice(&self.major.to_le_bytes());
+        b[10..12].copy_from_slice(&self.minor.to_le_bytes());
+        b[12..16].copy_from_slice(&self.flags.to_le_bytes());
+        b[16..24].copy_from_slice(&self.body_len.to_le_bytes());
+        b[24..32].copy_from_slice(&self.checksum.to_le_bytes());
+        b
+    }
+
+    /// Reads a header; `None` when `bytes` is too short or the magic is wrong.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Header> {
+        let b = bytes.get(..HEADER_LEN)?;
+        if b[0..8] != MAGIC {
+            return None;
+        }
+        Some(Header {
+            major: u16::from_le_bytes([b[8], b[9]]),
+            minor: u16::from_le_bytes([b[10], b[11]]),
+            flags: u32::from_le_bytes([b[12], b[13], b[14], b[15]]),
+            body_len: read_u64(b, 2),
+            checksum: read_u64(b, 3),
+        })
+    }
+}
+
+/// A byte range of the data region (which starts after the manifest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Section {
+    pub offset: u64,
+    pub len: u64,
+}
+
+/// Where one feature's tables are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Sections {
+    /// `bytes` keys: the concatenated key bytes. Integer keys: `n` u64 LE
+    /// (an `int` key's two's complement bits).
+    pub keys: Section,
+    /// `bytes` keys only: `n + 1` u64 LE offsets into `keys`.
+    pub offsets: Option<Section>,
+    /// `n` u64 LE counts, in id order.
+    pub counts: Section,
+    /// The open-addressing table: a power-of-two number of u32 LE slots,
+    /// each 0 (empty) or 1 + the index of a known key.
+    pub table: Section,
+}
+
+/// One feature in the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct FeatureManifest {
+    pub spec: FeatureSpec,
+    pub key_type: KeyType,
+    pub layout: Layout,
+    pub stats: FeatureStats,
+    pub sections: Sections,
+}
+
+/// The JSON manifest: everything but the key tables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Manifest {
+    pub format_version: u16,
+    pub kind: String,
+    pub writer: String,
+    pub rows_scanned: u64,
+    pub inputs: Vec<InputFile>,
+    pub features: Vec<FeatureManifest>,
+}
+
+/// The number of table slots for `n` keys: a power of two with a load
+/// factor between 1/3 and 2/3 (0 for no keys).
+pub(crate) fn table_capacity(n: usize) -> usize {
+    if n == 0 { 0 } else { (n + n / 2 + 1).next_power_of_two() }
+}
+
+/// Little-endian u64 number `i` of `bytes`, or 0 past the end.
+#[inline]
+pub(crate) fn read_u64(bytes: &[u8], i: usize) -> u64 {
+    match bytes.get(i * 8..i * 8 + 8) {
+        Some(s) => {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(s);
+            u64::from_le_bytes(a)
+        }
+        None => 0,
+    }
+}
+
+/// Little-endian u32 number `i` of `bytes`, or 0 past the end.
+#[inline]
+pub(crate) fn read_u32(bytes: &[u8], i: usize) -> u32 {
+    match bytes.get(i * 4..i * 4 + 4) {
+        Some(s) => {
+            let mut a = [0u8; 4];
+            a.copy_from_slice(s);
+            u32::from_le_bytes(a)
+        }
+        None => 0,
+    }
+}

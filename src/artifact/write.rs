@@ -1,0 +1,130 @@
+//! Writing an artifact: the body is laid out in memory (it holds the
+//! vocabulary, never the rows), checksummed, then written after the header.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::format::*;
+use crate::error::{Error, Result};
+use crate::hash;
+use crate::keys::Key;
+use crate::vocab::{SelectedKeys, Selection};
+
+/// Serializes a selection into artifact bytes.
+pub(crate) fn to_bytes(selection: &Selection) -> Result<Vec<u8>> {
+    let mut data: Vec<u8> = Vec::new();
+    let mut features = Vec::with_capacity(selection.features.len());
+    for f in &selection.features {
+        let n = f.keys.len();
+        let (keys, offsets) = match &f.keys {
+            SelectedKeys::Bytes(keys) => {
+                let offsets_section = append(&mut data, |out| {
+                    let mut at = 0u64;
+                    out.extend_from_slice(&at.to_le_bytes());
+                    for k in keys {
+                        at += k.len() as u64;
+                        out.extend_from_slice(&at.to_le_bytes());
+                    }
+                });
+                let keys_section = append(&mut data, |out| keys.iter().for_each(|k| out.extend_from_slice(k)));
+                (keys_section, Some(offsets_section))
+            }
+            SelectedKeys::Int(keys) => (append(&mut data, |out| keys.iter().for_each(|k| out.extend_from_slice(&k.to_le_bytes()))), None),
+            SelectedKeys::Uint(keys) => (append(&mut data, |out| keys.iter().for_each(|k| out.extend_from_slice(&k.to_le_bytes()))), None),
+        };
+        let counts = append(&mut data, |out| f.counts.iter().for_each(|c| out.extend_from_slice(&c.to_le_bytes())));
+        let table = build_table(&f.keys);
+        let table = append(&mut data, |out| table.iter().for_each(|s| out.extend_from_slice(&s.to_le_bytes())));
+        debug_assert_eq!(f.layout.vocab_size() as usize, n);
+        features.push(FeatureManifest {
+            spec: f.spec.clone(),
+            key_type: f.keys.key_type(),
+            layout: f.layout,
+            stats: f.stats,
+            sections: Sections { keys, offsets, counts, table },
+        });
+    }
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        kind: KIND.to_string(),
+        writer: format!("oovocab {}", env!("CARGO_PKG_VERSION")),
+        rows_scanned: selection.rows,
+        inputs: selection.inputs.clone(),
+        features,
+    };
+    let json = serde_json::to_vec(&manifest).map_err(|e| Error::artifact("<memory>", format!("cannot encode the manifest: {e}")))?;
+    let mut body = Vec::with_capacity(8 + json.len() + ALIGN + data.len());
+    body.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    body.extend_from_slice(&json);
+    pad(&mut body);
+    body.extend_from_slice(&data);
+    let header = Header {
+        major: FORMAT_VERSION,
+        minor: FORMAT_MINOR,
+        flags: 0,
+        body_len: body.len() as u64,
+        checksum: hash::checksum(&body),
+    };
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+    out.extend_from_slice(&header.to_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same
+/// directory, flushed and synced, then renamed over `path`.
+pub(crate) fn save_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+fn pad(out: &mut Vec<u8>) {
+    while out.len() % ALIGN != 0 {
+        out.push(0);
+    }
+}
+
+/// Appends a section at an aligned offset and returns where it is.
+fn append(data: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) -> Section {
+    pad(data);
+    let offset = data.len();
+    write(data);
+    Section {
+        offset: offset as u64,
+        len: (data.len() - offset) as u64,
+    }
+}
+
+/// The open-addressing table, filled in id order (so it is deterministic).
+fn build_table(keys: &SelectedKeys) -> Vec<u32> {
+    let n = keys.len();
+    let cap = table_capacity(n);
+    let mut table = vec![0u32; cap];
+    let mask = cap.wrapping_sub(1);
+    for i in 0..n {
+        let key = match keys {
+            SelectedKeys::Bytes(k) => Key::Bytes(&k[i]),
+            SelectedKeys::Int(k) => Key::Int(k[i]),
+            SelectedKeys::Uint(k) => Key::Uint(k[i]),
+        };
+        let mut slot = hash::table_hash(key) as usize & mask;
+        while table[slot] != 0 {
+            slot = (slot + 1) & mask;
+        }
+        // n fits u32: the layout checked the ids fit int32.
+        table[slot] = i as u32 + 1;
+    }
+    table
+}

@@ -1,0 +1,130 @@
+//! Building a vocabulary: count (from batches, files or partial counts),
+//! select, write.
+
+use std::path::Path;
+
+use arrow_array::RecordBatch;
+
+use crate::artifact::Vocabulary;
+use crate::artifact::write;
+use crate::count::Counts;
+use crate::error::Result;
+use crate::spec::Spec;
+use crate::vocab;
+
+/// Counts values and turns the counts into a [`Vocabulary`].
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use arrow_array::{Int64Array, RecordBatch};
+/// let spec = oovocab::Spec::from_toml_str("[[feature]]\nname = \"user\"\nmin_count = 2").unwrap();
+/// let mut builder = oovocab::VocabularyBuilder::new(spec);
+/// let users = Int64Array::from(vec![7, 7, 9, 7, 9, 1]);
+/// builder.add_batch(&RecordBatch::try_from_iter([("user", Arc::new(users) as _)]).unwrap()).unwrap();
+/// let vocab = builder.build().unwrap();
+/// let user = vocab.feature("user").unwrap();
+/// assert_eq!((user.id(7i64), user.id(9i64)), (3, 4));
+/// assert!(user.layout().is_oov(user.id(1i64))); // seen once: below min_count
+/// ```
+#[derive(Debug)]
+pub struct VocabularyBuilder {
+    spec: Spec,
+    counts: Counts,
+    threads: usize,
+}
+
+impl VocabularyBuilder {
+    /// A builder for the features of `spec`, with nothing counted yet.
+    pub fn new(spec: Spec) -> VocabularyBuilder {
+        VocabularyBuilder {
+            counts: Counts::new(&spec),
+            spec,
+            threads: 0,
+        }
+    }
+
+    /// Threads used to scan files (0, the default, means one per core).
+    pub fn threads(mut self, threads: usize) -> VocabularyBuilder {
+        self.threads = threads;
+        self
+    }
+
+    /// The spec.
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
+
+    /// What has been counted so far.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// Counts one batch.
+    ///
+    /// # Errors
+    /// As [`Counts::add_batch`].
+    pub fn add_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.counts.add_batch(batch)
+    }
+
+    /// Adds counts made elsewhere (another thread, file or machine).
+    ///
+    /// # Errors
+    /// As [`Counts::merge`].
+    pub fn add_counts(&mut self, counts: Counts) -> Result<()> {
+        self.counts.merge(counts)
+    }
+
+    /// Counts Parquet files and directories of them (see
+    /// [`discover_inputs`](crate::discover_inputs)), in parallel across row
+    /// groups, reading only the columns the spec needs.
+    ///
+    /// # Errors
+    /// [`Error::Io`](crate::Error::Io), [`Error::Parquet`](crate::Error::Parquet),
+    /// [`Error::MissingColumn`](crate::Error::MissingColumn) and the others of
+    /// [`Counts::add_batch`], each naming the file.
+    #[cfg(feature = "parquet")]
+    pub fn add_paths(&mut self, paths: &[impl AsRef<Path>]) -> Result<()> {
+        self.add_paths_with_progress(paths, &())
+    }
+
+    /// [`add_paths`](Self::add_paths), telling `progress` how it goes.
+    ///
+    /// # Errors
+    /// As [`add_paths`](Self::add_paths).
+    #[cfg(feature = "parquet")]
+    pub fn add_paths_with_progress(&mut self, paths: &[impl AsRef<Path>], progress: &dyn crate::ScanProgress) -> Result<()> {
+        let files = crate::scan::discover_inputs(paths)?;
+        let counts = crate::count::parallel::count_files(&self.spec, &files, self.threads, progress)?;
+        self.counts.merge(counts)
+    }
+
+    /// Selects the vocabularies and serializes the artifact.
+    ///
+    /// # Errors
+    /// [`Error::Limit`](crate::Error::Limit) when a vocabulary does not fit the id space.
+    pub fn into_bytes(self) -> Result<Vec<u8>> {
+        write::to_bytes(&vocab::select(&self.spec, self.counts)?)
+    }
+
+    /// Builds the vocabulary in memory.
+    ///
+    /// # Errors
+    /// As [`into_bytes`](Self::into_bytes).
+    pub fn build(self) -> Result<Vocabulary> {
+        Vocabulary::from_bytes(self.into_bytes()?)
+    }
+
+    /// Writes the artifact to `path` atomically (a temporary file renamed
+    /// over it when complete) and returns it opened.
+    ///
+    /// # Errors
+    /// As [`into_bytes`](Self::into_bytes), and [`Error::Io`](crate::Error::Io).
+    pub fn save(self, path: impl AsRef<Path>) -> Result<Vocabulary> {
+        let bytes = self.into_bytes()?;
+        write::save_atomic(path.as_ref(), &bytes)?;
+        let mut vocab = Vocabulary::from_bytes(bytes)?;
+        vocab.set_path(path.as_ref());
+        Ok(vocab)
+    }
+}

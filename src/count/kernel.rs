@@ -1,0 +1,202 @@
+//! Counting the values of one Arrow array: one dispatch on the data type,
+//! then a tight loop per type. Dictionary arrays are counted per dictionary
+//! entry (a histogram of keys), not per row.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait};
+use arrow_schema::DataType;
+use hashbrown::HashMap;
+
+use super::{FeatureCounts, KeyCounts};
+use crate::keys::KeyType;
+
+/// The key type a column of this Arrow type gives, or `None` when oovocab
+/// does not accept the type (DESIGN.md §1, §5).
+///
+/// ```
+/// use arrow_schema::{DataType, Field};
+/// use oovocab::{key_type_of, KeyType};
+/// assert_eq!(key_type_of(&DataType::Utf8View), Some(KeyType::Bytes));
+/// assert_eq!(key_type_of(&DataType::UInt32), Some(KeyType::Int));
+/// assert_eq!(key_type_of(&DataType::UInt64), Some(KeyType::Uint));
+/// let tags = DataType::new_list(DataType::Utf8, true);
+/// assert_eq!(key_type_of(&tags), Some(KeyType::Bytes));
+/// assert_eq!(key_type_of(&DataType::Float64), None);
+/// ```
+pub fn key_type_of(data_type: &DataType) -> Option<KeyType> {
+    match data_type {
+        DataType::List(f) | DataType::LargeList(f) => scalar_key_type(f.data_type()),
+        other => scalar_key_type(other),
+    }
+}
+
+/// Whether oovocab can count and look up a column of this type.
+pub fn is_supported(data_type: &DataType) -> bool {
+    key_type_of(data_type).is_some()
+}
+
+fn scalar_key_type(data_type: &DataType) -> Option<KeyType> {
+    use DataType::*;
+    match data_type {
+        Utf8 | LargeUtf8 | Utf8View | Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => Some(KeyType::Bytes),
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 => Some(KeyType::Int),
+        UInt64 => Some(KeyType::Uint),
+        Dictionary(_, values) => match values.as_ref() {
+            Dictionary(..) => None,
+            v => scalar_key_type(v),
+        },
+        _ => None,
+    }
+}
+
+/// Adds the values of `array` to `fc`, whose key type the caller has set from
+/// the array's type (checked with [`key_type_of`]).
+pub(super) fn count_array(fc: &mut FeatureCounts, array: &dyn Array) {
+    match array.data_type() {
+        DataType::List(_) => count_list(fc, array.as_list::<i32>()),
+        DataType::LargeList(_) => count_list(fc, array.as_list::<i64>()),
+        _ => count_scalar(fc, array, None),
+    }
+}
+
+/// Counts a list column's elements. A null list contributes nothing (as
+/// UNNEST does); a null element counts as a null.
+fn count_list<O: OffsetSizeTrait>(fc: &mut FeatureCounts, list: &arrow_array::GenericListArray<O>) {
+    let offsets = list.value_offsets();
+    let values = list.values();
+    // Count maximal runs of adjacent valid lists as one slice of the values.
+    let mut run: Option<(usize, usize)> = None;
+    for i in 0..list.len() {
+        if list.is_null(i) {
+            continue;
+        }
+        let (start, end) = (offsets[i].as_usize(), offsets[i + 1].as_usize());
+        match run {
+            Some((s, e)) if e == start => run = Some((s, end)),
+            Some((s, e)) => {
+                count_scalar(fc, values.slice(s, e - s).as_ref(), None);
+                run = Some((start, end));
+            }
+            None => run = Some((start, end)),
+        }
+    }
+    if let Some((s, e)) = run {
+        if e > s {
+            count_scalar(fc, values.slice(s, e - s).as_ref(), None);
+        }
+    }
+}
+
+/// Counts a non-list array; with `weights`, value `i` counts `weights[i]`
+/// times (used for dictionary values).
+fn count_scalar(fc: &mut FeatureCounts, array: &dyn Array, weights: Option<&[u64]>) {
+    use DataType::*;
+    match array.data_type() {
+        Utf8 => add_bytes(fc, array.as_string::<i32>().iter().map(|v| v.map(str::as_bytes)), weights),
+        LargeUtf8 => add_bytes(fc, array.as_string::<i64>().iter().map(|v| v.map(str::as_bytes)), weights),
+        Utf8View => add_bytes(fc, array.as_string_view().iter().map(|v| v.map(str::as_bytes)), weights),
+        Binary => add_bytes(fc, array.as_binary::<i32>().iter(), weights),
+        LargeBinary => add_bytes(fc, array.as_binary::<i64>().iter(), weights),
+        BinaryView => add_bytes(fc, array.as_binary_view().iter(), weights),
+        FixedSizeBinary(_) => add_bytes(fc, array.as_fixed_size_binary().iter(), weights),
+        Int8 => add_ints::<Int8Type>(fc, array, weights),
+        Int16 => add_ints::<Int16Type>(fc, array, weights),
+        Int32 => add_ints::<Int32Type>(fc, array, weights),
+        Int64 => add_ints::<Int64Type>(fc, array, weights),
+        UInt8 => add_ints::<UInt8Type>(fc, array, weights),
+        UInt16 => add_ints::<UInt16Type>(fc, array, weights),
+        UInt32 => add_ints::<UInt32Type>(fc, array, weights),
+        UInt64 => {
+            let a = array.as_primitive::<UInt64Type>();
+            add_keys(fc, a.iter(), weights, |t| match t {
+                KeyCounts::Uint(m) => Some(m),
+                _ => None,
+            })
+        }
+        Dictionary(..) => count_dictionary(fc, array, weights),
+        // The caller checked the type with `key_type_of`.
+        other => unreachable!("count_scalar on unsupported type {other}"),
+    }
+}
+
+fn count_dictionary(fc: &mut FeatureCounts, array: &dyn Array, weights: Option<&[u64]>) {
+    let dict = array.as_any_dictionary();
+    let values = dict.values();
+    let mut histogram = vec![0u64; values.len()];
+    let keys = dict.normalized_keys();
+    let nulls = dict.keys().logical_nulls();
+    let mut null_rows = 0u64;
+    for (row, &k) in keys.iter().enumerate() {
+        let w = weights.map_or(1, |w| w[row]);
+        if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+            null_rows += w;
+        } else if let Some(slot) = histogram.get_mut(k) {
+            *slot += w;
+        }
+    }
+    fc.nulls += null_rows;
+    count_scalar(fc, values.as_ref(), Some(&histogram));
+}
+
+fn add_ints<T: ArrowPrimitiveType>(fc: &mut FeatureCounts, array: &dyn Array, weights: Option<&[u64]>)
+where
+    T::Native: Into<i64>,
+{
+    let a = array.as_primitive::<T>();
+    add_keys(fc, a.iter().map(|v| v.map(Into::into)), weights, |t| match t {
+        KeyCounts::Int(m) => Some(m),
+        _ => None,
+    })
+}
+
+fn add_keys<K: std::hash::Hash + Eq>(
+    fc: &mut FeatureCounts,
+    values: impl Iterator<Item = Option<K>>,
+    weights: Option<&[u64]>,
+    table: impl FnOnce(&mut KeyCounts) -> Option<&mut HashMap<K, u64>>,
+) {
+    let Some(map) = table(&mut fc.table) else {
+        unreachable!("key type set from the array type before counting")
+    };
+    let (mut total, mut nulls) = (0u64, 0u64);
+    for (i, v) in values.enumerate() {
+        let w = weights.map_or(1, |w| w[i]);
+        match v {
+            _ if w == 0 => {}
+            Some(k) => {
+                total += w;
+                *map.entry(k).or_insert(0) += w;
+            }
+            None => nulls += w,
+        }
+    }
+    fc.total += total;
+    fc.nulls += nulls;
+}
+
+fn add_bytes<'a>(fc: &mut FeatureCounts, values: impl Iterator<Item = Option<&'a [u8]>>, weights: Option<&[u64]>) {
+    let KeyCounts::Bytes(map) = &mut fc.table else {
+        unreachable!("key type set from the array type before counting")
+    };
+    let (mut total, mut nulls) = (0u64, 0u64);
+    for (i, v) in values.enumerate() {
+        let w = weights.map_or(1, |w| w[i]);
+        match v {
+            _ if w == 0 => {}
+            Some(b) => {
+                total += w;
+                // Allocates only for a key not seen before.
+                match map.get_mut(b) {
+                    Some(n) => *n += w,
+                    None => {
+                        map.insert(Box::from(b), w);
+                    }
+                }
+            }
+            None => nulls += w,
+        }
+    }
+    fc.total += total;
+    fc.nulls += nulls;
+}

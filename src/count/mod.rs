@@ -1,0 +1,298 @@
+//! Exact, mergeable counts of every feature's values.
+//!
+//! [`Counts`] is a value: counting any partition of the input (row groups,
+//! files, machines) and [merging](Counts::merge) the parts gives the same
+//! counts as counting everything at once, whatever the grouping and order.
+
+mod kernel;
+#[cfg(feature = "parquet")]
+pub(crate) mod parallel;
+
+use arrow_array::RecordBatch;
+use hashbrown::HashMap;
+use serde::{Deserialize, Serialize};
+
+pub use kernel::{is_supported, key_type_of};
+
+use crate::error::{Error, Result};
+use crate::keys::KeyType;
+use crate::spec::Spec;
+
+/// An input file as recorded in the artifact.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct InputFile {
+    /// The path as it was given (or found in a directory given).
+    pub path: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// The counts of one feature's keys: exact occurrences per distinct key.
+#[derive(Debug, Clone, Default)]
+pub struct FeatureCounts {
+    key_type: Option<KeyType>,
+    /// The first input that fixed the key type, for error messages.
+    key_type_source: String,
+    table: KeyCounts,
+    total: u64,
+    nulls: u64,
+}
+
+/// The per-key tables, one per key type.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum KeyCounts {
+    /// Nothing counted yet.
+    #[default]
+    Empty,
+    Bytes(HashMap<Box<[u8]>, u64>),
+    Int(HashMap<i64, u64>),
+    Uint(HashMap<u64, u64>),
+}
+
+impl KeyCounts {
+    fn len(&self) -> usize {
+        match self {
+            KeyCounts::Empty => 0,
+            KeyCounts::Bytes(m) => m.len(),
+            KeyCounts::Int(m) => m.len(),
+            KeyCounts::Uint(m) => m.len(),
+        }
+    }
+}
+
+impl FeatureCounts {
+    /// The key type, once an input has fixed it.
+    pub fn key_type(&self) -> Option<KeyType> {
+        self.key_type
+    }
+
+    /// Non-null occurrences counted.
+    pub fn total_count(&self) -> u64 {
+        self.total
+    }
+
+    /// Null occurrences counted (null values, null list elements).
+    pub fn null_count(&self) -> u64 {
+        self.nulls
+    }
+
+    /// Distinct non-null keys counted.
+    pub fn distinct_count(&self) -> u64 {
+        self.table.len() as u64
+    }
+
+    /// The count of one key (0 when never seen or of another type).
+    ///
+    /// ```
+    /// # use arrow_array::{RecordBatch, StringArray};
+    /// # use std::sync::Arc;
+    /// let spec = oovocab::Spec::from_toml_str("[[feature]]\nname = \"c\"").unwrap();
+    /// let mut counts = oovocab::Counts::new(&spec);
+    /// let batch = RecordBatch::try_from_iter([("c", Arc::new(StringArray::from(vec![Some("a"), Some("a"), None])) as _)]).unwrap();
+    /// counts.add_batch(&batch).unwrap();
+    /// let f = counts.feature("c").unwrap();
+    /// assert_eq!((f.count("a"), f.count("b"), f.null_count()), (2, 0, 1));
+    /// ```
+    pub fn count<'a>(&self, key: impl Into<crate::Key<'a>>) -> u64 {
+        use crate::Key;
+        match (&self.table, key.into()) {
+            (KeyCounts::Bytes(m), Key::Bytes(b)) => m.get(b).copied(),
+            (KeyCounts::Int(m), Key::Int(v)) => m.get(&v).copied(),
+            (KeyCounts::Int(m), Key::Uint(v)) => i64::try_from(v).ok().and_then(|v| m.get(&v).copied()),
+            (KeyCounts::Uint(m), Key::Uint(v)) => m.get(&v).copied(),
+            (KeyCounts::Uint(m), Key::Int(v)) => u64::try_from(v).ok().and_then(|v| m.get(&v).copied()),
+            _ => None,
+        }
+        .unwrap_or(0)
+    }
+
+    /// Fixes the key type, or fails when `source` disagrees with an earlier input.
+    pub(crate) fn set_key_type(&mut self, feature: &str, key_type: KeyType, source: &str) -> Result<()> {
+        match self.key_type {
+            None => {
+                self.key_type = Some(key_type);
+                self.key_type_source = source.to_string();
+                self.table = match key_type {
+                    KeyType::Bytes => KeyCounts::Bytes(HashMap::new()),
+                    KeyType::Int => KeyCounts::Int(HashMap::new()),
+                    KeyType::Uint => KeyCounts::Uint(HashMap::new()),
+                };
+                Ok(())
+            }
+            Some(have) if have == key_type => Ok(()),
+            Some(have) => Err(Error::KeyTypeConflict {
+                feature: feature.to_string(),
+                first: self.key_type_source.clone(),
+                first_type: type_description(have),
+                second: source.to_string(),
+                second_type: type_description(key_type),
+            }),
+        }
+    }
+
+    pub(crate) fn into_parts(self) -> (Option<KeyType>, KeyCounts, u64, u64) {
+        (self.key_type, self.table, self.total, self.nulls)
+    }
+
+    fn merge(&mut self, feature: &str, mut other: FeatureCounts) -> Result<()> {
+        if let Some(kt) = other.key_type {
+            let source = std::mem::take(&mut other.key_type_source);
+            self.set_key_type(feature, kt, &source)?;
+        }
+        self.total += other.total;
+        self.nulls += other.nulls;
+        // Fold the smaller table into the larger one.
+        if self.table.len() < other.table.len() {
+            std::mem::swap(&mut self.table, &mut other.table);
+        }
+        match (&mut self.table, other.table) {
+            (KeyCounts::Bytes(a), KeyCounts::Bytes(b)) => merge_maps(a, b),
+            (KeyCounts::Int(a), KeyCounts::Int(b)) => merge_maps(a, b),
+            (KeyCounts::Uint(a), KeyCounts::Uint(b)) => merge_maps(a, b),
+            (_, KeyCounts::Empty) => {}
+            // Key types were checked equal above, and an empty table is
+            // never the larger one unless both are empty.
+            _ => unreachable!("key types checked before merging tables"),
+        }
+        Ok(())
+    }
+}
+
+fn merge_maps<K: std::hash::Hash + Eq>(into: &mut HashMap<K, u64>, from: HashMap<K, u64>) {
+    into.reserve(from.len());
+    for (k, n) in from {
+        *into.entry(k).or_insert(0) += n;
+    }
+}
+
+fn type_description(kt: KeyType) -> &'static str {
+    match kt {
+        KeyType::Bytes => "a string/binary column",
+        KeyType::Int => "a signed (or narrow unsigned) integer column",
+        KeyType::Uint => "a UInt64 column",
+    }
+}
+
+/// Exact counts of every feature of a spec, plus the rows and inputs counted.
+///
+/// ```
+/// # use arrow_array::{Int64Array, RecordBatch};
+/// # use std::sync::Arc;
+/// let spec = oovocab::Spec::from_toml_str("[[feature]]\nname = \"user\"").unwrap();
+/// let batch = |v: Vec<i64>| RecordBatch::try_from_iter([("user", Arc::new(Int64Array::from(v)) as _)]).unwrap();
+/// let mut a = oovocab::Counts::new(&spec);
+/// a.add_batch(&batch(vec![1, 2, 2])).unwrap();
+/// let mut b = oovocab::Counts::new(&spec);
+/// b.add_batch(&batch(vec![2, 3])).unwrap();
+/// a.merge(b).unwrap();
+/// assert_eq!(a.rows(), 5);
+/// assert_eq!(a.feature("user").unwrap().count(2i64), 3);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Counts {
+    names: Vec<String>,
+    columns: Vec<String>,
+    features: Vec<FeatureCounts>,
+    rows: u64,
+    inputs: Vec<InputFile>,
+}
+
+impl Counts {
+    /// Empty counts for the features of `spec`.
+    pub fn new(spec: &Spec) -> Counts {
+        Counts {
+            names: spec.features().iter().map(|f| f.name.clone()).collect(),
+            columns: spec.features().iter().map(|f| f.column.clone()).collect(),
+            features: vec![FeatureCounts::default(); spec.features().len()],
+            rows: 0,
+            inputs: Vec::new(),
+        }
+    }
+
+    /// Counts one batch: every feature's column must be in it.
+    ///
+    /// # Errors
+    /// [`Error::MissingColumn`], [`Error::UnsupportedType`], or
+    /// [`Error::KeyTypeConflict`] when a column's key type differs from
+    /// what was counted before.
+    pub fn add_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.add_batch_from(batch, "<batch>")
+    }
+
+    pub(crate) fn add_batch_from(&mut self, batch: &RecordBatch, source: &str) -> Result<()> {
+        let schema = batch.schema();
+        for i in 0..self.features.len() {
+            let column = &self.columns[i];
+            let Some((idx, field)) = schema.column_with_name(column) else {
+                return Err(Error::MissingColumn {
+                    source_name: source.to_string(),
+                    feature: self.names[i].clone(),
+                    column: column.clone(),
+                    available: schema.fields().iter().map(|f| f.name().clone()).collect(),
+                });
+            };
+            let key_type = key_type_of(field.data_type()).ok_or_else(|| Error::UnsupportedType {
+                source_name: source.to_string(),
+                column: column.clone(),
+                data_type: field.data_type().to_string(),
+            })?;
+            let fc = &mut self.features[i];
+            fc.set_key_type(&self.names[i], key_type, source)?;
+            kernel::count_array(fc, batch.column(idx).as_ref());
+        }
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Adds `other` into `self`. Merging is associative and commutative.
+    ///
+    /// # Errors
+    /// [`Error::KeyTypeConflict`] when a feature's key types differ;
+    /// [`Error::Spec`] when the two were made for different features.
+    pub fn merge(&mut self, other: Counts) -> Result<()> {
+        if self.names != other.names || self.columns != other.columns {
+            return Err(Error::Spec {
+                path: "<counts>".into(),
+                line: None,
+                message: format!("cannot merge counts of features {:?} into counts of {:?}", other.names, self.names),
+            });
+        }
+        for (i, fc) in other.features.into_iter().enumerate() {
+            self.features[i].merge(&self.names[i], fc)?;
+        }
+        self.rows += other.rows;
+        self.inputs.extend(other.inputs);
+        self.inputs.sort();
+        Ok(())
+    }
+
+    /// Rows counted.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The input files counted, sorted by path.
+    pub fn inputs(&self) -> &[InputFile] {
+        &self.inputs
+    }
+
+    /// Records an input file (kept sorted, so the order inputs are given in
+    /// does not matter).
+    pub(crate) fn record_input(&mut self, input: InputFile) {
+        let at = self.inputs.partition_point(|i| *i <= input);
+        self.inputs.insert(at, input);
+    }
+
+    /// The counts of the feature named `name`.
+    pub fn feature(&self, name: &str) -> Option<&FeatureCounts> {
+        self.names.iter().position(|n| n == name).map(|i| &self.features[i])
+    }
+
+    pub(crate) fn feature_mut(&mut self, index: usize) -> (&str, &mut FeatureCounts) {
+        (&self.names[index], &mut self.features[index])
+    }
+
+    pub(crate) fn into_features(self) -> (Vec<FeatureCounts>, u64, Vec<InputFile>) {
+        (self.features, self.rows, self.inputs)
+    }
+}

@@ -1,0 +1,26 @@
+//! oovocab
+#![deny(unsafe_code)]
+mod artifact;
+mod builder;
+mod count;
+mod error;
+mod hash;
+mod id;
+mod keys;
+#[cfg(feature = "parquet")]
+mod scan;
+mod spec;
+mod vocab;
+
+pub use artifact::{Feature, Vocabulary, FORMAT_VERSION, MAGIC};
+pub use builder::VocabularyBuilder;
+#[cfg(feature = "parquet")]
+pub use count::parallel::ScanProgress;
+pub use count::{is_supported, key_type_of, Counts, FeatureCounts, InputFile};
+pub use error::{Error, Result};
+pub use id::{Layout, Slot};
+pub use keys::{escape_bytes, Key, KeyType};
+#[cfg(feature = "parquet")]
+pub use scan::discover_inputs;
+pub use spec::{FeatureSpec, NullPolicy, OovUnit, Spec};
+pub use vocab::FeatureStats;

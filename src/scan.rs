@@ -1,0 +1,167 @@
+//! Parquet inputs: finding the files, reading their footers, checking the
+//! columns a spec needs, and reading one row group's batches with only those
+//! columns. Parquet types stay in this module.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+
+use crate::count::{InputFile, key_type_of};
+use crate::error::{Error, Result};
+use crate::keys::KeyType;
+
+/// Rows per batch when scanning.
+pub(crate) const BATCH_SIZE: usize = 64 * 1024;
+
+/// Expands the inputs: a file stands for itself, a directory for the
+/// `*.parquet` files below it (recursively, in sorted path order). The
+/// order of the inputs given is kept.
+///
+/// # Errors
+/// [`Error::Io`] for a path that cannot be read; [`Error::NoInputs`] for a
+/// directory without Parquet files or an empty list.
+///
+/// ```no_run
+/// let files = oovocab::discover_inputs(&["fixtures/clicks"]).unwrap();
+/// ```
+pub fn discover_inputs(inputs: &[impl AsRef<Path>]) -> Result<Vec<PathBuf>> {
+    if inputs.is_empty() {
+        return Err(Error::NoInputs { path: PathBuf::new() });
+    }
+    let mut files = Vec::new();
+    for input in inputs {
+        let input = input.as_ref();
+        let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
+        if meta.is_dir() {
+            let before = files.len();
+            walk(input, &mut files)?;
+            if files.len() == before {
+                return Err(Error::NoInputs { path: input.to_path_buf() });
+            }
+            files[before..].sort();
+        } else {
+            files.push(input.to_path_buf());
+        }
+    }
+    Ok(files)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(|e| Error::io(&path, e))?;
+        let name = entry.file_name();
+        let hidden = name.to_string_lossy().starts_with('.');
+        if kind.is_dir() && !hidden {
+            walk(&path, out)?;
+        } else if !hidden && path.extension().is_some_and(|e| e == "parquet") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// One Parquet file whose footer has been read.
+pub(crate) struct ParquetInput {
+    pub path: PathBuf,
+    pub size: u64,
+    meta: ArrowReaderMetadata,
+}
+
+impl ParquetInput {
+    /// Opens a file and reads its footer.
+    pub(crate) fn open(path: &Path) -> Result<ParquetInput> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|source| Error::Parquet {
+            path: path.to_path_buf(),
+            row_group: None,
+            source,
+        })?;
+        Ok(ParquetInput {
+            path: path.to_path_buf(),
+            size,
+            meta,
+        })
+    }
+
+    pub(crate) fn name(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    pub(crate) fn record(&self) -> InputFile {
+        InputFile {
+            path: self.name(),
+            size: self.size,
+        }
+    }
+
+    pub(crate) fn num_row_groups(&self) -> usize {
+        self.meta.metadata().num_row_groups()
+    }
+
+    pub(crate) fn num_rows(&self) -> u64 {
+        self.meta.metadata().file_metadata().num_rows().max(0) as u64
+    }
+
+    /// The root column index and key type of `column`.
+    ///
+    /// # Errors
+    /// [`Error::MissingColumn`] (listing the columns there are) or
+    /// [`Error::UnsupportedType`].
+    pub(crate) fn column(&self, feature: &str, column: &str) -> Result<(usize, KeyType)> {
+        let schema = self.meta.schema();
+        let Ok(index) = schema.index_of(column) else {
+            return Err(Error::MissingColumn {
+                source_name: self.name(),
+                feature: feature.to_string(),
+                column: column.to_string(),
+                available: schema.fields().iter().map(|f| f.name().clone()).collect(),
+            });
+        };
+        let data_type = schema.field(index).data_type();
+        let key_type = key_type_of(data_type).ok_or_else(|| Error::UnsupportedType {
+            source_name: self.name(),
+            column: column.to_string(),
+            data_type: data_type.to_string(),
+        })?;
+        Ok((index, key_type))
+    }
+
+    /// Reads row group `row_group`, only the given root columns, and hands
+    /// each batch to `each`.
+    pub(crate) fn read_row_group(
+        &self,
+        row_group: usize,
+        roots: &[usize],
+        mut each: impl FnMut(&RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        let parquet_error = |source| Error::Parquet {
+            path: self.path.clone(),
+            row_group: Some(row_group),
+            source,
+        };
+        // A fresh handle per unit: handles cloned from one file share its
+        // offset, and units run on several threads.
+        let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        let mask = ProjectionMask::roots(self.meta.parquet_schema(), roots.iter().copied());
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
+            .with_projection(mask)
+            .with_row_groups(vec![row_group])
+            .with_batch_size(BATCH_SIZE)
+            .build()
+            .map_err(parquet_error)?;
+        for batch in reader {
+            let batch = batch.map_err(|source| Error::Arrow {
+                context: format!("{}, row group {row_group}", self.path.display()),
+                source,
+            })?;
+            each(&batch)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,190 @@
+//! Selection: which counted keys become the vocabulary, and in which order.
+//!
+//! Drop keys with `count < min_count`, order by count descending then key
+//! ascending (bytewise, or numerically in the key's own type), keep the first
+//! `max_size`. The result is fully determined by the counts.
+
+use std::cmp::Ordering;
+
+use hashbrown::HashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::count::{Counts, InputFile, KeyCounts};
+use crate::error::{Error, Result};
+use crate::id::Layout;
+use crate::keys::KeyType;
+use crate::spec::{FeatureSpec, NullPolicy, Spec};
+
+/// Summary statistics of one feature, recorded in the artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureStats {
+    /// Non-null occurrences counted.
+    pub total_count: u64,
+    /// Distinct non-null keys counted.
+    pub distinct_count: u64,
+    /// Null occurrences counted.
+    pub null_count: u64,
+    /// Occurrences of the keys kept in the vocabulary.
+    pub kept_count: u64,
+}
+
+impl FeatureStats {
+    /// The share of non-null occurrences whose key is in the vocabulary
+    /// (1 when nothing was counted).
+    ///
+    /// ```
+    /// let s = oovocab::FeatureStats { total_count: 4, distinct_count: 3, null_count: 0, kept_count: 3 };
+    /// assert_eq!(s.coverage(), 0.75);
+    /// ```
+    pub fn coverage(&self) -> f64 {
+        if self.total_count == 0 {
+            1.0
+        } else {
+            self.kept_count as f64 / self.total_count as f64
+        }
+    }
+}
+
+/// The selected keys of one feature, in id order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SelectedKeys {
+    Bytes(Vec<Box<[u8]>>),
+    Int(Vec<i64>),
+    Uint(Vec<u64>),
+}
+
+impl SelectedKeys {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            SelectedKeys::Bytes(k) => k.len(),
+            SelectedKeys::Int(k) => k.len(),
+            SelectedKeys::Uint(k) => k.len(),
+        }
+    }
+
+    pub(crate) fn key_type(&self) -> KeyType {
+        match self {
+            SelectedKeys::Bytes(_) => KeyType::Bytes,
+            SelectedKeys::Int(_) => KeyType::Int,
+            SelectedKeys::Uint(_) => KeyType::Uint,
+        }
+    }
+}
+
+/// One feature's vocabulary before it is written.
+#[derive(Debug, Clone)]
+pub(crate) struct SelectedFeature {
+    pub spec: FeatureSpec,
+    pub layout: Layout,
+    pub keys: SelectedKeys,
+    pub counts: Vec<u64>,
+    pub stats: FeatureStats,
+}
+
+/// Everything an artifact holds, before it is written.
+#[derive(Debug, Clone)]
+pub(crate) struct Selection {
+    pub features: Vec<SelectedFeature>,
+    pub rows: u64,
+    pub inputs: Vec<InputFile>,
+}
+
+/// Selects every feature's vocabulary from its counts.
+pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<Selection> {
+    let (counted, rows, inputs) = counts.into_features();
+    let mut features = Vec::with_capacity(counted.len());
+    for (fs, fc) in spec.features().iter().zip(counted) {
+        let (_, table, total, nulls) = fc.into_parts();
+        let distinct = match &table {
+            KeyCounts::Empty => 0,
+            KeyCounts::Bytes(m) => m.len(),
+            KeyCounts::Int(m) => m.len(),
+            KeyCounts::Uint(m) => m.len(),
+        } as u64;
+        let (keys, counts) = match table {
+            // Nothing was ever counted: a bytes feature with no keys.
+            KeyCounts::Empty => (SelectedKeys::Bytes(Vec::new()), Vec::new()),
+            KeyCounts::Bytes(m) => {
+                let (k, c) = select_keys(m, fs);
+                (SelectedKeys::Bytes(k), c)
+            }
+            KeyCounts::Int(m) => {
+                let (k, c) = select_keys(m, fs);
+                (SelectedKeys::Int(k), c)
+            }
+            KeyCounts::Uint(m) => {
+                let (k, c) = select_keys(m, fs);
+                (SelectedKeys::Uint(k), c)
+            }
+        };
+        let layout = Layout::new(fs.padding, fs.nulls == NullPolicy::Slot, fs.oov_buckets, keys.len() as u64)
+            .map_err(|e| match e {
+                Error::Limit { message, .. } => Error::Limit {
+                    feature: fs.name.clone(),
+                    message,
+                },
+                other => other,
+            })?;
+        let stats = FeatureStats {
+            total_count: total,
+            distinct_count: distinct,
+            null_count: nulls,
+            kept_count: counts.iter().sum(),
+        };
+        features.push(SelectedFeature {
+            spec: fs.clone(),
+            layout,
+            keys,
+            counts,
+            stats,
+        });
+    }
+    Ok(Selection { features, rows, inputs })
+}
+
+/// The vocabulary order: count descending, then key ascending.
+fn vocab_order<K: Ord>(a: &(K, u64), b: &(K, u64)) -> Ordering {
+    b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0))
+}
+
+fn select_keys<K: Ord + std::hash::Hash + Eq>(map: HashMap<K, u64>, spec: &FeatureSpec) -> (Vec<K>, Vec<u64>) {
+    let mut entries: Vec<(K, u64)> = map.into_iter().filter(|(_, n)| *n >= spec.min_count).collect();
+    let max = usize::try_from(spec.max_size).unwrap_or(usize::MAX);
+    if spec.max_size > 0 && entries.len() > max {
+        // Keys are distinct, so the order is total and an unstable
+        // partition gives the same first `max` as a full sort.
+        entries.select_nth_unstable_by(max - 1, vocab_order);
+        entries.truncate(max);
+    }
+    entries.sort_unstable_by(vocab_order);
+    entries.into_iter().unzip()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts_of(pairs: &[(&str, u64)]) -> HashMap<Box<[u8]>, u64> {
+        pairs.iter().map(|(k, n)| (Box::from(k.as_bytes()), *n)).collect()
+    }
+
+    #[test]
+    fn order_is_count_desc_then_key_asc_and_thresholds_apply() {
+        let mut spec = FeatureSpec::new("f");
+        spec.min_count = 2;
+        let (keys, counts) = select_keys(counts_of(&[("b", 3), ("a", 3), ("c", 5), ("d", 1), ("e", 2)]), &spec);
+        let keys: Vec<&[u8]> = keys.iter().map(|k| &**k).collect();
+        assert_eq!(keys, [&b"c"[..], b"a", b"b", b"e"]);
+        assert_eq!(counts, [5, 3, 3, 2]);
+        spec.max_size = 2;
+        let (keys, _) = select_keys(counts_of(&[("b", 3), ("a", 3), ("c", 5), ("e", 2)]), &spec);
+        assert_eq!(keys, [Box::from(&b"c"[..]), Box::from(&b"a"[..])]);
+    }
+
+    #[test]
+    fn integer_keys_sort_numerically() {
+        let spec = FeatureSpec::new("f");
+        let map: HashMap<i64, u64> = [(10, 1), (-5, 1), (2, 1)].into_iter().collect();
+        assert_eq!(select_keys(map, &spec).0, [-5, 2, 10]);
+    }
+}
