@@ -21,6 +21,27 @@ pub enum NullPolicy {
     Error,
 }
 
+impl NullPolicy {
+    /// The name used in the spec.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NullPolicy::Slot => "slot",
+            NullPolicy::Oov => "oov",
+            NullPolicy::Error => "error",
+        }
+    }
+}
+
+impl OovUnit {
+    /// The name used in the spec.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OovUnit::Row => "row",
+            OovUnit::Value => "value",
+        }
+    }
+}
+
 /// What training-mode OOV injection samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

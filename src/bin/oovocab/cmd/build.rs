@@ -1,0 +1,68 @@
+//! `oovocab build`: scan, count, select, save.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use oovocab::{ScanProgress, Spec, VocabularyBuilder};
+
+use super::percent;
+use crate::{Common, Failure};
+
+struct Bar(ProgressBar);
+
+impl ScanProgress for Bar {
+    fn start(&self, total_rows: u64) {
+        self.0.set_length(total_rows);
+    }
+    fn advance(&self, rows: u64) {
+        self.0.inc(rows);
+    }
+}
+
+pub fn run(common: &Common, spec_path: &Path, output: &Path, inputs: &[PathBuf]) -> Result<(), Failure> {
+    let started = Instant::now();
+    let spec = Spec::from_path(spec_path)?;
+    let mut builder = VocabularyBuilder::new(spec).threads(common.threads());
+    let bar = if common.progress() {
+        let bar = ProgressBar::new(0).with_style(
+            ProgressStyle::with_template("{spinner} counting [{bar:40}] {human_pos}/{human_len} rows ({per_sec}, {eta})")
+                .map_err(|e| Failure::Internal(e.to_string()))?
+                .progress_chars("=> "),
+        );
+        Bar(bar)
+    } else {
+        Bar(ProgressBar::hidden())
+    };
+    let counted = builder.add_paths_with_progress(inputs, &bar);
+    bar.0.finish_and_clear();
+    counted?;
+    let vocab = builder.save(output)?;
+    if common.verbose() {
+        eprintln!(
+            "built {} from {} rows in {} files in {:.2}s",
+            output.display(),
+            vocab.rows_scanned(),
+            vocab.inputs().len(),
+            started.elapsed().as_secs_f64()
+        );
+        eprintln!(
+            "{:<20} {:>6} {:>12} {:>10} {:>9} {:>10} {:>10}",
+            "feature", "keys", "distinct", "kept", "coverage", "nulls", "size"
+        );
+        for f in vocab.features() {
+            let s = f.stats();
+            eprintln!(
+                "{:<20} {:>6} {:>12} {:>10} {:>9} {:>10} {:>10}",
+                f.name(),
+                f.key_type().name(),
+                s.distinct_count,
+                f.len(),
+                percent(s.coverage()),
+                s.null_count,
+                f.size()
+            );
+        }
+    }
+    Ok(())
+}
