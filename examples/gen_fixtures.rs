@@ -17,8 +17,8 @@ use std::sync::Arc;
 use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::types::Int32Type;
 use arrow_array::{
-    ArrayRef, BooleanArray, DictionaryArray, Int64Array, LargeStringArray, RecordBatch, StringArray, StringViewArray,
-    TimestampMillisecondArray,
+    ArrayRef, BooleanArray, DictionaryArray, Int64Array, LargeStringArray, RecordBatch,
+    StringArray, StringViewArray, TimestampMillisecondArray,
 };
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, GzipLevel, ZstdLevel};
@@ -64,8 +64,18 @@ impl Zipf {
 }
 
 const CATEGORIES: [&str; 12] = [
-    "news/world", "news/local", "sports/football", "sports/tennis", "tech", "science", "culture/film",
-    "culture/music", "food", "travel", "économie", "健康",
+    "news/world",
+    "news/local",
+    "sports/football",
+    "sports/tennis",
+    "tech",
+    "science",
+    "culture/film",
+    "culture/music",
+    "food",
+    "travel",
+    "économie",
+    "健康",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -75,7 +85,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--out" => out = PathBuf::from(args.next().ok_or("--out needs a value")?),
-            "--rows-per-day" => rows_per_day = args.next().ok_or("--rows-per-day needs a value")?.parse()?,
+            "--rows-per-day" => {
+                rows_per_day = args.next().ok_or("--rows-per-day needs a value")?.parse()?
+            }
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -106,9 +118,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 2..=4 => format!("artículo-{}", rng.below(50)),
                 _ => format!("item-{number}"),
             });
-            publisher.push((rng.below(100) >= 4).then(|| format!("pub-{}", publishers.sample(&mut rng))));
+            publisher.push(
+                (rng.below(100) >= 4).then(|| format!("pub-{}", publishers.sample(&mut rng))),
+            );
             category_keys.push((rng.below(100) != 0).then(|| categories.sample(&mut rng) as i32));
-            user.push(if rng.below(100) < 3 { -1 } else { rng.below(30_000) as i64 + 1 });
+            user.push(if rng.below(100) < 3 {
+                -1
+            } else {
+                rng.below(30_000) as i64 + 1
+            });
             match rng.below(50) {
                 0 => tag_lists.append(false),
                 _ => {
@@ -116,7 +134,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         if rng.below(100) == 0 {
                             tag_lists.values().append_null();
                         } else {
-                            tag_lists.values().append_value(format!("t{}", tags.sample(&mut rng)));
+                            tag_lists
+                                .values()
+                                .append_value(format!("t{}", tags.sample(&mut rng)));
                         }
                     }
                     tag_lists.append(true);
@@ -136,11 +156,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         let batch = RecordBatch::try_from_iter([
             ("item_id", item),
-            ("publisher", Arc::new(StringArray::from(publisher)) as ArrayRef),
+            (
+                "publisher",
+                Arc::new(StringArray::from(publisher)) as ArrayRef,
+            ),
             ("category", Arc::new(category) as ArrayRef),
             ("user_id", Arc::new(Int64Array::from(user)) as ArrayRef),
             ("tags", Arc::new(tag_lists.finish()) as ArrayRef),
-            ("ts", Arc::new(TimestampMillisecondArray::from(ts).with_timezone("UTC")) as ArrayRef),
+            (
+                "ts",
+                Arc::new(TimestampMillisecondArray::from(ts).with_timezone("UTC")) as ArrayRef,
+            ),
             ("clicked", Arc::new(BooleanArray::from(clicked)) as ArrayRef),
         ])?;
         let (compression, row_group) = match day {

@@ -93,9 +93,14 @@ impl VocabularyBuilder {
     /// # Errors
     /// As [`add_paths`](Self::add_paths).
     #[cfg(feature = "parquet")]
-    pub fn add_paths_with_progress(&mut self, paths: &[impl AsRef<Path>], progress: &dyn crate::ScanProgress) -> Result<()> {
+    pub fn add_paths_with_progress(
+        &mut self,
+        paths: &[impl AsRef<Path>],
+        progress: &dyn crate::ScanProgress,
+    ) -> Result<()> {
         let files = crate::scan::discover_inputs(paths)?;
-        let counts = crate::count::parallel::count_files(&self.spec, &files, self.threads, progress)?;
+        let counts =
+            crate::count::parallel::count_files(&self.spec, &files, self.threads, progress)?;
         self.counts.merge(counts)
     }
 

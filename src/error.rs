@@ -63,7 +63,9 @@ pub enum Error {
         available: Vec<String>,
     },
     /// A column has a type oovocab does not handle.
-    #[error("{source_name}: column {column:?} has type {data_type}, which is not a string, binary, integer, dictionary of strings or list of those")]
+    #[error(
+        "{source_name}: column {column:?} has type {data_type}, which is not a string, binary, integer, dictionary of strings or list of those"
+    )]
     UnsupportedType {
         /// The input (a file path or `<batch>`).
         source_name: String,
@@ -73,7 +75,9 @@ pub enum Error {
         data_type: String,
     },
     /// A feature's column is signed in one input and `UInt64` in another.
-    #[error("feature {feature:?}: column is {first_type} in {first} but {second_type} in {second}; a feature's integer keys must be all signed (or narrower than 64 bits) or all UInt64")]
+    #[error(
+        "feature {feature:?}: column is {first_type} in {first} but {second_type} in {second}; a feature's integer keys must be all signed (or narrower than 64 bits) or all UInt64"
+    )]
     KeyTypeConflict {
         /// The feature.
         feature: String,

@@ -114,7 +114,10 @@ impl Layout {
     /// # Panics
     /// When `index >= vocab_size()`.
     pub fn known_id(&self, index: u32) -> u32 {
-        assert!(index < self.vocab_size, "known value index {index} out of range");
+        assert!(
+            index < self.vocab_size,
+            "known value index {index} out of range"
+        );
         self.first_vocab_id() + index
     }
 
@@ -146,7 +149,16 @@ mod tests {
     #[test]
     fn default_layout_is_pad_null_oov_then_known() {
         let l = Layout::new(true, true, 1, 3).unwrap();
-        assert_eq!((l.padding_id(), l.null_id(), l.oov_first_id(), l.first_vocab_id(), l.size()), (Some(0), Some(1), 2, 3, 6));
+        assert_eq!(
+            (
+                l.padding_id(),
+                l.null_id(),
+                l.oov_first_id(),
+                l.first_vocab_id(),
+                l.size()
+            ),
+            (Some(0), Some(1), 2, 3, 6)
+        );
         assert_eq!(l.slot(0), Some(Slot::Padding));
         assert_eq!(l.slot(1), Some(Slot::Null));
         assert_eq!(l.slot(2), Some(Slot::Oov(0)));
@@ -157,7 +169,16 @@ mod tests {
     #[test]
     fn no_padding_no_null_starts_with_oov() {
         let l = Layout::new(false, false, 3, 2).unwrap();
-        assert_eq!((l.padding_id(), l.null_id(), l.oov_first_id(), l.first_vocab_id(), l.size()), (None, None, 0, 3, 5));
+        assert_eq!(
+            (
+                l.padding_id(),
+                l.null_id(),
+                l.oov_first_id(),
+                l.first_vocab_id(),
+                l.size()
+            ),
+            (None, None, 0, 3, 5)
+        );
         assert_eq!(l.bucket_id(7), 1);
     }
 

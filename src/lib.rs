@@ -12,14 +12,14 @@ mod scan;
 mod spec;
 mod vocab;
 
-pub use artifact::{Feature, Vocabulary, FORMAT_VERSION, MAGIC};
+pub use artifact::{FORMAT_VERSION, Feature, MAGIC, Vocabulary};
 pub use builder::VocabularyBuilder;
 #[cfg(feature = "parquet")]
 pub use count::parallel::ScanProgress;
-pub use count::{is_supported, key_type_of, Counts, FeatureCounts, InputFile};
+pub use count::{Counts, FeatureCounts, InputFile, is_supported, key_type_of};
 pub use error::{Error, Result};
 pub use id::{Layout, Slot};
-pub use keys::{escape_bytes, Key, KeyType};
+pub use keys::{Key, KeyType, escape_bytes};
 #[cfg(feature = "parquet")]
 pub use scan::discover_inputs;
 pub use spec::{FeatureSpec, NullPolicy, OovUnit, Spec};

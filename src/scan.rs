@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 
 use crate::count::{InputFile, key_type_of};
 use crate::error::{Error, Result};
@@ -29,7 +31,9 @@ pub(crate) const BATCH_SIZE: usize = 64 * 1024;
 /// ```
 pub fn discover_inputs(inputs: &[impl AsRef<Path>]) -> Result<Vec<PathBuf>> {
     if inputs.is_empty() {
-        return Err(Error::NoInputs { path: PathBuf::new() });
+        return Err(Error::NoInputs {
+            path: PathBuf::new(),
+        });
     }
     let mut files = Vec::new();
     for input in inputs {
@@ -39,7 +43,9 @@ pub fn discover_inputs(inputs: &[impl AsRef<Path>]) -> Result<Vec<PathBuf>> {
             let before = files.len();
             walk(input, &mut files)?;
             if files.len() == before {
-                return Err(Error::NoInputs { path: input.to_path_buf() });
+                return Err(Error::NoInputs {
+                    path: input.to_path_buf(),
+                });
             }
             files[before..].sort();
         } else {
@@ -77,11 +83,14 @@ impl ParquetInput {
     pub(crate) fn open(path: &Path) -> Result<ParquetInput> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
-        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|source| Error::Parquet {
-            path: path.to_path_buf(),
-            row_group: None,
-            source,
-        })?;
+        let meta =
+            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|source| {
+                Error::Parquet {
+                    path: path.to_path_buf(),
+                    row_group: None,
+                    source,
+                }
+            })?;
         Ok(ParquetInput {
             path: path.to_path_buf(),
             size,

@@ -183,15 +183,15 @@ impl Spec {
     }
 
     fn parse(text: &str, path: &Path) -> Result<Spec> {
-        let line_of = |span: Range<usize>| Some(text[..span.start.min(text.len())].matches('\n').count() + 1);
+        let line_of =
+            |span: Range<usize>| Some(text[..span.start.min(text.len())].matches('\n').count() + 1);
         let spec_error = |line: Option<usize>, message: String| Error::Spec {
             path: path.to_path_buf(),
             line,
             message,
         };
-        let raw: RawSpec = toml::from_str(text).map_err(|e| {
-            spec_error(e.span().and_then(line_of), e.message().trim().to_string())
-        })?;
+        let raw: RawSpec = toml::from_str(text)
+            .map_err(|e| spec_error(e.span().and_then(line_of), e.message().trim().to_string()))?;
         let d = raw.defaults.unwrap_or_default();
         let mut spans: Vec<(String, Option<usize>)> = Vec::new();
         let mut features = Vec::with_capacity(raw.feature.len());
@@ -200,12 +200,18 @@ impl Spec {
             let buckets = f.oov_buckets.as_ref().or(d.oov_buckets.as_ref());
             let rate = f.train_oov_rate.as_ref().or(d.train_oov_rate.as_ref());
             if let Some(b) = buckets.filter(|b| *b.get_ref() == 0) {
-                return Err(spec_error(line_of(b.span()), "oov_buckets must be at least 1".into()));
+                return Err(spec_error(
+                    line_of(b.span()),
+                    "oov_buckets must be at least 1".into(),
+                ));
             }
             if let Some(r) = rate.filter(|r| !(0.0..=1.0).contains(r.get_ref())) {
                 return Err(spec_error(
                     line_of(r.span()),
-                    format!("train_oov_rate must be between 0 and 1, not {}", r.get_ref()),
+                    format!(
+                        "train_oov_rate must be between 0 and 1, not {}",
+                        r.get_ref()
+                    ),
                 ));
             }
             let name = f.name.into_inner();
@@ -220,11 +226,20 @@ impl Spec {
                 padding: f.padding.or(d.padding).unwrap_or(true),
                 nulls: f.nulls.or(d.nulls).unwrap_or(NullPolicy::Slot),
                 train_oov_rate: rate.map_or(0.0, |r| *r.get_ref()),
-                train_oov_unit: f.train_oov_unit.or(d.train_oov_unit).unwrap_or(OovUnit::Row),
+                train_oov_unit: f
+                    .train_oov_unit
+                    .or(d.train_oov_unit)
+                    .unwrap_or(OovUnit::Row),
             });
         }
         let spec = Spec { features };
-        spec.validate(path, |name| spans.iter().rev().find(|(n, _)| n == name).and_then(|s| s.1))?;
+        spec.validate(path, |name| {
+            spans
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .and_then(|s| s.1)
+        })?;
         Ok(spec)
     }
 
@@ -250,10 +265,19 @@ impl Spec {
                 return Err(err(&f.name, format!("duplicate feature name {:?}", f.name)));
             }
             if f.oov_buckets == 0 {
-                return Err(err(&f.name, format!("feature {:?}: oov_buckets must be at least 1", f.name)));
+                return Err(err(
+                    &f.name,
+                    format!("feature {:?}: oov_buckets must be at least 1", f.name),
+                ));
             }
             if !(0.0..=1.0).contains(&f.train_oov_rate) {
-                return Err(err(&f.name, format!("feature {:?}: train_oov_rate must be between 0 and 1", f.name)));
+                return Err(err(
+                    &f.name,
+                    format!(
+                        "feature {:?}: train_oov_rate must be between 0 and 1",
+                        f.name
+                    ),
+                ));
             }
         }
         Ok(())
@@ -299,8 +323,19 @@ mod tests {
         )
         .unwrap();
         let [a, b] = s.features() else { panic!() };
-        assert_eq!((a.min_count, a.oov_buckets, a.nulls, a.column.as_str()), (3, 2, NullPolicy::Oov, "a"));
-        assert_eq!((b.min_count, b.column.as_str(), b.train_oov_rate, b.train_oov_unit), (1, "bb", 0.25, OovUnit::Value));
+        assert_eq!(
+            (a.min_count, a.oov_buckets, a.nulls, a.column.as_str()),
+            (3, 2, NullPolicy::Oov, "a")
+        );
+        assert_eq!(
+            (
+                b.min_count,
+                b.column.as_str(),
+                b.train_oov_rate,
+                b.train_oov_unit
+            ),
+            (1, "bb", 0.25, OovUnit::Value)
+        );
     }
 
     #[test]

@@ -107,7 +107,11 @@ pub(crate) struct Manifest {
 /// The number of table slots for `n` keys: a power of two with a load
 /// factor between 1/3 and 2/3 (0 for no keys).
 pub(crate) fn table_capacity(n: usize) -> usize {
-    if n == 0 { 0 } else { (n + n / 2 + 1).next_power_of_two() }
+    if n == 0 {
+        0
+    } else {
+        (n + n / 2 + 1).next_power_of_two()
+    }
 }
 
 /// Little-endian u64 number `i` of `bytes`, or 0 past the end.

@@ -76,7 +76,15 @@ impl fmt::Debug for Vocabulary {
         f.debug_struct("Vocabulary")
             .field("path", &self.path)
             .field("bytes", &self.data.len())
-            .field("features", &self.manifest.features.iter().map(|f| (&f.spec.name, f.layout.size())).collect::<Vec<_>>())
+            .field(
+                "features",
+                &self
+                    .manifest
+                    .features
+                    .iter()
+                    .map(|f| (&f.spec.name, f.layout.size()))
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -93,7 +101,12 @@ impl Vocabulary {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         if len < HEADER_LEN as u64 {
-            return Err(Error::artifact(path, format!("not an oovocab artifact: the file has {len} bytes, an artifact has at least {HEADER_LEN}")));
+            return Err(Error::artifact(
+                path,
+                format!(
+                    "not an oovocab artifact: the file has {len} bytes, an artifact has at least {HEADER_LEN}"
+                ),
+            ));
         }
         let map = map_file(&file).map_err(|e| Error::io(path, e))?;
         Vocabulary::parse(path.to_path_buf(), Data::Mapped(map))
@@ -110,7 +123,9 @@ impl Vocabulary {
     fn parse(path: PathBuf, data: Data) -> Result<Vocabulary> {
         let bad = |m: String| Error::artifact(&path, m);
         let Some(header) = Header::from_bytes(&data) else {
-            return Err(bad("not an oovocab artifact (wrong magic number or too short)".into()));
+            return Err(bad(
+                "not an oovocab artifact (wrong magic number or too short)".into(),
+            ));
         };
         if header.major > FORMAT_VERSION || header.major == 0 {
             return Err(Error::UnsupportedVersion {
@@ -120,7 +135,10 @@ impl Vocabulary {
             });
         }
         if header.flags != 0 {
-            return Err(bad(format!("unknown flags {:#x} in the header", header.flags)));
+            return Err(bad(format!(
+                "unknown flags {:#x} in the header",
+                header.flags
+            )));
         }
         let actual = (data.len() - HEADER_LEN) as u64;
         if actual != header.body_len {
@@ -131,16 +149,23 @@ impl Vocabulary {
         }
         let body = &data[HEADER_LEN..];
         if hash::checksum(body) != header.checksum {
-            return Err(bad("checksum mismatch: the file is corrupt; rebuild it".into()));
+            return Err(bad(
+                "checksum mismatch: the file is corrupt; rebuild it".into()
+            ));
         }
         let manifest_len = read_u64(body, 0);
         let manifest_end = 8u64
             .checked_add(manifest_len)
             .filter(|&e| e <= body.len() as u64)
-            .ok_or_else(|| bad("manifest length is past the end of the file".into()))? as usize;
-        let manifest: Manifest = serde_json::from_slice(&body[8..manifest_end]).map_err(|e| bad(format!("bad manifest: {e}")))?;
+            .ok_or_else(|| bad("manifest length is past the end of the file".into()))?
+            as usize;
+        let manifest: Manifest = serde_json::from_slice(&body[8..manifest_end])
+            .map_err(|e| bad(format!("bad manifest: {e}")))?;
         if manifest.kind != KIND {
-            return Err(bad(format!("manifest kind is {:?}, not {KIND:?}", manifest.kind)));
+            return Err(bad(format!(
+                "manifest kind is {:?}, not {KIND:?}",
+                manifest.kind
+            )));
         }
         let data_start = HEADER_LEN + manifest_end.next_multiple_of(ALIGN);
         let data_len = data.len().saturating_sub(data_start);
@@ -148,15 +173,30 @@ impl Vocabulary {
         for f in &manifest.features {
             let name = &f.spec.name;
             let range = |s: Section, what: &str| -> Result<Range<usize>> {
-                let end = s.offset.checked_add(s.len).filter(|&e| e <= data_len as u64);
+                let end = s
+                    .offset
+                    .checked_add(s.len)
+                    .filter(|&e| e <= data_len as u64);
                 match end {
-                    Some(end) if s.offset % ALIGN as u64 == 0 => Ok(data_start + s.offset as usize..data_start + end as usize),
-                    _ => Err(bad(format!("feature {name:?}: {what} section out of bounds"))),
+                    Some(end) if s.offset % ALIGN as u64 == 0 => {
+                        Ok(data_start + s.offset as usize..data_start + end as usize)
+                    }
+                    _ => Err(bad(format!(
+                        "feature {name:?}: {what} section out of bounds"
+                    ))),
                 }
             };
             let l = f.layout;
-            let relaid = Layout::new(l.padding_id().is_some(), l.null_id().is_some(), l.oov_buckets(), u64::from(l.vocab_size()));
-            if relaid.ok() != Some(l) || (f.spec.nulls == NullPolicy::Slot) != l.null_id().is_some() || f.spec.padding != l.padding_id().is_some() {
+            let relaid = Layout::new(
+                l.padding_id().is_some(),
+                l.null_id().is_some(),
+                l.oov_buckets(),
+                u64::from(l.vocab_size()),
+            );
+            if relaid.ok() != Some(l)
+                || (f.spec.nulls == NullPolicy::Slot) != l.null_id().is_some()
+                || f.spec.padding != l.padding_id().is_some()
+            {
                 return Err(bad(format!("feature {name:?}: inconsistent id layout")));
             }
             let n = l.vocab_size() as usize;
@@ -165,8 +205,12 @@ impl Vocabulary {
             let table = range(f.sections.table, "table")?;
             let offsets = match (f.key_type, f.sections.offsets) {
                 (KeyType::Bytes, Some(o)) => Some(range(o, "offsets")?),
-                (KeyType::Bytes, None) => return Err(bad(format!("feature {name:?}: bytes keys without offsets"))),
-                (_, Some(_)) => return Err(bad(format!("feature {name:?}: integer keys with offsets"))),
+                (KeyType::Bytes, None) => {
+                    return Err(bad(format!("feature {name:?}: bytes keys without offsets")));
+                }
+                (_, Some(_)) => {
+                    return Err(bad(format!("feature {name:?}: integer keys with offsets")));
+                }
                 (_, None) => None,
             };
             let sizes_ok = counts.len() == 8 * n
@@ -176,7 +220,9 @@ impl Vocabulary {
                     None => keys.len() == 8 * n,
                 };
             if !sizes_ok {
-                return Err(bad(format!("feature {name:?}: section sizes do not match {n} keys")));
+                return Err(bad(format!(
+                    "feature {name:?}: section sizes do not match {n} keys"
+                )));
             }
             tables.push(Tables {
                 keys,
@@ -221,13 +267,22 @@ impl Vocabulary {
 
     /// The spec it was built with (defaults applied).
     pub fn spec(&self) -> Spec {
-        Spec::from_features(self.manifest.features.iter().map(|f| f.spec.clone()).collect())
-            .expect("a validated artifact holds a valid spec")
+        Spec::from_features(
+            self.manifest
+                .features
+                .iter()
+                .map(|f| f.spec.clone())
+                .collect(),
+        )
+        .expect("a validated artifact holds a valid spec")
     }
 
     /// Every feature, in spec order.
     pub fn features(&self) -> impl ExactSizeIterator<Item = Feature<'_>> {
-        (0..self.tables.len()).map(move |i| Feature { vocab: self, index: i })
+        (0..self.tables.len()).map(move |i| Feature {
+            vocab: self,
+            index: i,
+        })
     }
 
     /// The feature named `name`.
@@ -235,11 +290,21 @@ impl Vocabulary {
     /// # Errors
     /// [`Error::UnknownFeature`], listing the features there are.
     pub fn feature(&self, name: &str) -> Result<Feature<'_>> {
-        match self.manifest.features.iter().position(|f| f.spec.name == name) {
+        match self
+            .manifest
+            .features
+            .iter()
+            .position(|f| f.spec.name == name)
+        {
             Some(index) => Ok(Feature { vocab: self, index }),
             None => Err(Error::UnknownFeature {
                 name: name.to_string(),
-                available: self.manifest.features.iter().map(|f| f.spec.name.clone()).collect(),
+                available: self
+                    .manifest
+                    .features
+                    .iter()
+                    .map(|f| f.spec.name.clone())
+                    .collect(),
             }),
         }
     }
@@ -266,7 +331,9 @@ impl Vocabulary {
                 }
             }
             let table = &self.data[t.table.clone()];
-            let filled = (0..table.len() / 4).filter(|&s| read_u32(table, s) != 0).count();
+            let filled = (0..table.len() / 4)
+                .filter(|&s| read_u32(table, s) != 0)
+                .count();
             if filled != t.len {
                 return Err(bad("the lookup table does not hold every key exactly once"));
             }
@@ -387,7 +454,8 @@ impl<'a> Feature<'a> {
     /// The OOV bucket id the value gets when it is not in the vocabulary
     /// (`xxh3_64_with_seed(key, hash_seed) % oov_buckets`, offset).
     pub fn oov_id<'k>(&self, key: impl Into<Key<'k>>) -> u32 {
-        self.layout().bucket_id(hash::oov_hash(key.into(), self.spec().hash_seed))
+        self.layout()
+            .bucket_id(hash::oov_hash(key.into(), self.spec().hash_seed))
     }
 
     /// The id a null value gets: the null slot, the first OOV id (`nulls =
@@ -423,7 +491,8 @@ impl<'a> Feature<'a> {
 
     /// How often the known value with this index was counted.
     pub fn count(&self, index: u32) -> Option<u64> {
-        ((index as usize) < self.len()).then(|| read_u64(self.bytes(&self.tables().counts), index as usize))
+        ((index as usize) < self.len())
+            .then(|| read_u64(self.bytes(&self.tables().counts), index as usize))
     }
 
     /// The index of a known value (0 = most frequent).
@@ -460,6 +529,7 @@ impl<'a> Feature<'a> {
     /// The known values with their ids and counts, most frequent first.
     pub fn iter(&self) -> impl Iterator<Item = (u32, Key<'a>, u64)> + 'a {
         let this = *self;
-        (0..self.len() as u32).filter_map(move |i| Some((this.layout().known_id(i), this.key(i)?, this.count(i)?)))
+        (0..self.len() as u32)
+            .filter_map(move |i| Some((this.layout().known_id(i), this.key(i)?, this.count(i)?)))
     }
 }

@@ -26,22 +26,49 @@ pub(crate) fn to_bytes(selection: &Selection) -> Result<Vec<u8>> {
                         out.extend_from_slice(&at.to_le_bytes());
                     }
                 });
-                let keys_section = append(&mut data, |out| keys.iter().for_each(|k| out.extend_from_slice(k)));
+                let keys_section = append(&mut data, |out| {
+                    keys.iter().for_each(|k| out.extend_from_slice(k))
+                });
                 (keys_section, Some(offsets_section))
             }
-            SelectedKeys::Int(keys) => (append(&mut data, |out| keys.iter().for_each(|k| out.extend_from_slice(&k.to_le_bytes()))), None),
-            SelectedKeys::Uint(keys) => (append(&mut data, |out| keys.iter().for_each(|k| out.extend_from_slice(&k.to_le_bytes()))), None),
+            SelectedKeys::Int(keys) => (
+                append(&mut data, |out| {
+                    keys.iter()
+                        .for_each(|k| out.extend_from_slice(&k.to_le_bytes()))
+                }),
+                None,
+            ),
+            SelectedKeys::Uint(keys) => (
+                append(&mut data, |out| {
+                    keys.iter()
+                        .for_each(|k| out.extend_from_slice(&k.to_le_bytes()))
+                }),
+                None,
+            ),
         };
-        let counts = append(&mut data, |out| f.counts.iter().for_each(|c| out.extend_from_slice(&c.to_le_bytes())));
+        let counts = append(&mut data, |out| {
+            f.counts
+                .iter()
+                .for_each(|c| out.extend_from_slice(&c.to_le_bytes()))
+        });
         let table = build_table(&f.keys);
-        let table = append(&mut data, |out| table.iter().for_each(|s| out.extend_from_slice(&s.to_le_bytes())));
+        let table = append(&mut data, |out| {
+            table
+                .iter()
+                .for_each(|s| out.extend_from_slice(&s.to_le_bytes()))
+        });
         debug_assert_eq!(f.layout.vocab_size() as usize, n);
         features.push(FeatureManifest {
             spec: f.spec.clone(),
             key_type: f.keys.key_type(),
             layout: f.layout,
             stats: f.stats,
-            sections: Sections { keys, offsets, counts, table },
+            sections: Sections {
+                keys,
+                offsets,
+                counts,
+                table,
+            },
         });
     }
     let manifest = Manifest {
@@ -52,7 +79,8 @@ pub(crate) fn to_bytes(selection: &Selection) -> Result<Vec<u8>> {
         inputs: selection.inputs.clone(),
         features,
     };
-    let json = serde_json::to_vec(&manifest).map_err(|e| Error::artifact("<memory>", format!("cannot encode the manifest: {e}")))?;
+    let json = serde_json::to_vec(&manifest)
+        .map_err(|e| Error::artifact("<memory>", format!("cannot encode the manifest: {e}")))?;
     let mut body = Vec::with_capacity(8 + json.len() + ALIGN + data.len());
     body.extend_from_slice(&(json.len() as u64).to_le_bytes());
     body.extend_from_slice(&json);
@@ -78,14 +106,19 @@ pub(crate) fn save_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(tmp.path(), e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
 }

@@ -39,7 +39,9 @@ pub fn is_supported(data_type: &DataType) -> bool {
 fn scalar_key_type(data_type: &DataType) -> Option<KeyType> {
     use DataType::*;
     match data_type {
-        Utf8 | LargeUtf8 | Utf8View | Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => Some(KeyType::Bytes),
+        Utf8 | LargeUtf8 | Utf8View | Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => {
+            Some(KeyType::Bytes)
+        }
         Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 => Some(KeyType::Int),
         UInt64 => Some(KeyType::Uint),
         Dictionary(_, values) => match values.as_ref() {
@@ -93,9 +95,27 @@ fn count_list<O: OffsetSizeTrait>(fc: &mut FeatureCounts, list: &arrow_array::Ge
 fn count_scalar(fc: &mut FeatureCounts, array: &dyn Array, weights: Option<&[u64]>) {
     use DataType::*;
     match array.data_type() {
-        Utf8 => add_bytes(fc, array.as_string::<i32>().iter().map(|v| v.map(str::as_bytes)), weights),
-        LargeUtf8 => add_bytes(fc, array.as_string::<i64>().iter().map(|v| v.map(str::as_bytes)), weights),
-        Utf8View => add_bytes(fc, array.as_string_view().iter().map(|v| v.map(str::as_bytes)), weights),
+        Utf8 => add_bytes(
+            fc,
+            array
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.map(str::as_bytes)),
+            weights,
+        ),
+        LargeUtf8 => add_bytes(
+            fc,
+            array
+                .as_string::<i64>()
+                .iter()
+                .map(|v| v.map(str::as_bytes)),
+            weights,
+        ),
+        Utf8View => add_bytes(
+            fc,
+            array.as_string_view().iter().map(|v| v.map(str::as_bytes)),
+            weights,
+        ),
         Binary => add_bytes(fc, array.as_binary::<i32>().iter(), weights),
         LargeBinary => add_bytes(fc, array.as_binary::<i64>().iter(), weights),
         BinaryView => add_bytes(fc, array.as_binary_view().iter(), weights),
@@ -139,15 +159,23 @@ fn count_dictionary(fc: &mut FeatureCounts, array: &dyn Array, weights: Option<&
     count_scalar(fc, values.as_ref(), Some(&histogram));
 }
 
-fn add_ints<T: ArrowPrimitiveType>(fc: &mut FeatureCounts, array: &dyn Array, weights: Option<&[u64]>)
-where
+fn add_ints<T: ArrowPrimitiveType>(
+    fc: &mut FeatureCounts,
+    array: &dyn Array,
+    weights: Option<&[u64]>,
+) where
     T::Native: Into<i64>,
 {
     let a = array.as_primitive::<T>();
-    add_keys(fc, a.iter().map(|v| v.map(Into::into)), weights, |t| match t {
-        KeyCounts::Int(m) => Some(m),
-        _ => None,
-    })
+    add_keys(
+        fc,
+        a.iter().map(|v| v.map(Into::into)),
+        weights,
+        |t| match t {
+            KeyCounts::Int(m) => Some(m),
+            _ => None,
+        },
+    )
 }
 
 fn add_keys<K: std::hash::Hash + Eq>(
@@ -175,7 +203,11 @@ fn add_keys<K: std::hash::Hash + Eq>(
     fc.nulls += nulls;
 }
 
-fn add_bytes<'a>(fc: &mut FeatureCounts, values: impl Iterator<Item = Option<&'a [u8]>>, weights: Option<&[u64]>) {
+fn add_bytes<'a>(
+    fc: &mut FeatureCounts,
+    values: impl Iterator<Item = Option<&'a [u8]>>,
+    weights: Option<&[u64]>,
+) {
     let KeyCounts::Bytes(map) = &mut fc.table else {
         unreachable!("key type set from the array type before counting")
     };

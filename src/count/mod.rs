@@ -98,16 +98,25 @@ impl FeatureCounts {
         match (&self.table, key.into()) {
             (KeyCounts::Bytes(m), Key::Bytes(b)) => m.get(b).copied(),
             (KeyCounts::Int(m), Key::Int(v)) => m.get(&v).copied(),
-            (KeyCounts::Int(m), Key::Uint(v)) => i64::try_from(v).ok().and_then(|v| m.get(&v).copied()),
+            (KeyCounts::Int(m), Key::Uint(v)) => {
+                i64::try_from(v).ok().and_then(|v| m.get(&v).copied())
+            }
             (KeyCounts::Uint(m), Key::Uint(v)) => m.get(&v).copied(),
-            (KeyCounts::Uint(m), Key::Int(v)) => u64::try_from(v).ok().and_then(|v| m.get(&v).copied()),
+            (KeyCounts::Uint(m), Key::Int(v)) => {
+                u64::try_from(v).ok().and_then(|v| m.get(&v).copied())
+            }
             _ => None,
         }
         .unwrap_or(0)
     }
 
     /// Fixes the key type, or fails when `source` disagrees with an earlier input.
-    pub(crate) fn set_key_type(&mut self, feature: &str, key_type: KeyType, source: &str) -> Result<()> {
+    pub(crate) fn set_key_type(
+        &mut self,
+        feature: &str,
+        key_type: KeyType,
+        source: &str,
+    ) -> Result<()> {
         match self.key_type {
             None => {
                 self.key_type = Some(key_type);
@@ -231,11 +240,12 @@ impl Counts {
                     available: schema.fields().iter().map(|f| f.name().clone()).collect(),
                 });
             };
-            let key_type = key_type_of(field.data_type()).ok_or_else(|| Error::UnsupportedType {
-                source_name: source.to_string(),
-                column: column.clone(),
-                data_type: field.data_type().to_string(),
-            })?;
+            let key_type =
+                key_type_of(field.data_type()).ok_or_else(|| Error::UnsupportedType {
+                    source_name: source.to_string(),
+                    column: column.clone(),
+                    data_type: field.data_type().to_string(),
+                })?;
             let fc = &mut self.features[i];
             fc.set_key_type(&self.names[i], key_type, source)?;
             kernel::count_array(fc, batch.column(idx).as_ref());
@@ -254,7 +264,10 @@ impl Counts {
             return Err(Error::Spec {
                 path: "<counts>".into(),
                 line: None,
-                message: format!("cannot merge counts of features {:?} into counts of {:?}", other.names, self.names),
+                message: format!(
+                    "cannot merge counts of features {:?} into counts of {:?}",
+                    other.names, self.names
+                ),
             });
         }
         for (i, fc) in other.features.into_iter().enumerate() {
@@ -285,7 +298,10 @@ impl Counts {
 
     /// The counts of the feature named `name`.
     pub fn feature(&self, name: &str) -> Option<&FeatureCounts> {
-        self.names.iter().position(|n| n == name).map(|i| &self.features[i])
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| &self.features[i])
     }
 
     pub(crate) fn feature_mut(&mut self, index: usize) -> (&str, &mut FeatureCounts) {

@@ -27,13 +27,21 @@ pub trait ScanProgress: Sync {
 impl ScanProgress for () {}
 
 /// Counts every feature of `spec` over `files` (already expanded).
-pub(crate) fn count_files(spec: &Spec, files: &[PathBuf], threads: usize, progress: &dyn ScanProgress) -> Result<Counts> {
+pub(crate) fn count_files(
+    spec: &Spec,
+    files: &[PathBuf],
+    threads: usize,
+    progress: &dyn ScanProgress,
+) -> Result<Counts> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| Error::io("<thread pool>", std::io::Error::other(e)))?;
     pool.install(|| {
-        let inputs: Vec<ParquetInput> = files.par_iter().map(|p| ParquetInput::open(p)).collect::<Result<_>>()?;
+        let inputs: Vec<ParquetInput> = files
+            .par_iter()
+            .map(|p| ParquetInput::open(p))
+            .collect::<Result<_>>()?;
         // Columns and key types are checked on every footer before any data
         // is read, in the order the inputs were given.
         let mut base = Counts::new(spec);

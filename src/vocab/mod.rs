@@ -117,14 +117,19 @@ pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<Selection> {
                 (SelectedKeys::Uint(k), c)
             }
         };
-        let layout = Layout::new(fs.padding, fs.nulls == NullPolicy::Slot, fs.oov_buckets, keys.len() as u64)
-            .map_err(|e| match e {
-                Error::Limit { message, .. } => Error::Limit {
-                    feature: fs.name.clone(),
-                    message,
-                },
-                other => other,
-            })?;
+        let layout = Layout::new(
+            fs.padding,
+            fs.nulls == NullPolicy::Slot,
+            fs.oov_buckets,
+            keys.len() as u64,
+        )
+        .map_err(|e| match e {
+            Error::Limit { message, .. } => Error::Limit {
+                feature: fs.name.clone(),
+                message,
+            },
+            other => other,
+        })?;
         let stats = FeatureStats {
             total_count: total,
             distinct_count: distinct,
@@ -139,7 +144,11 @@ pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<Selection> {
             stats,
         });
     }
-    Ok(Selection { features, rows, inputs })
+    Ok(Selection {
+        features,
+        rows,
+        inputs,
+    })
 }
 
 /// The vocabulary order: count descending, then key ascending.
@@ -147,8 +156,14 @@ fn vocab_order<K: Ord>(a: &(K, u64), b: &(K, u64)) -> Ordering {
     b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0))
 }
 
-fn select_keys<K: Ord + std::hash::Hash + Eq>(map: HashMap<K, u64>, spec: &FeatureSpec) -> (Vec<K>, Vec<u64>) {
-    let mut entries: Vec<(K, u64)> = map.into_iter().filter(|(_, n)| *n >= spec.min_count).collect();
+fn select_keys<K: Ord + std::hash::Hash + Eq>(
+    map: HashMap<K, u64>,
+    spec: &FeatureSpec,
+) -> (Vec<K>, Vec<u64>) {
+    let mut entries: Vec<(K, u64)> = map
+        .into_iter()
+        .filter(|(_, n)| *n >= spec.min_count)
+        .collect();
     let max = usize::try_from(spec.max_size).unwrap_or(usize::MAX);
     if spec.max_size > 0 && entries.len() > max {
         // Keys are distinct, so the order is total and an unstable
@@ -165,14 +180,20 @@ mod tests {
     use super::*;
 
     fn counts_of(pairs: &[(&str, u64)]) -> HashMap<Box<[u8]>, u64> {
-        pairs.iter().map(|(k, n)| (Box::from(k.as_bytes()), *n)).collect()
+        pairs
+            .iter()
+            .map(|(k, n)| (Box::from(k.as_bytes()), *n))
+            .collect()
     }
 
     #[test]
     fn order_is_count_desc_then_key_asc_and_thresholds_apply() {
         let mut spec = FeatureSpec::new("f");
         spec.min_count = 2;
-        let (keys, counts) = select_keys(counts_of(&[("b", 3), ("a", 3), ("c", 5), ("d", 1), ("e", 2)]), &spec);
+        let (keys, counts) = select_keys(
+            counts_of(&[("b", 3), ("a", 3), ("c", 5), ("d", 1), ("e", 2)]),
+            &spec,
+        );
         let keys: Vec<&[u8]> = keys.iter().map(|k| &**k).collect();
         assert_eq!(keys, [&b"c"[..], b"a", b"b", b"e"]);
         assert_eq!(counts, [5, 3, 3, 2]);

@@ -1,1 +1,16 @@
+//! The integration tests: one binary, one module per area.
 
+/// Helpers: fixture paths, temp dirs, Parquet writers, the binary.
+mod util;
+
+/// The CLI on the committed fixtures and on files written by the tests.
+mod cli;
+
+/// Building on every column type, compared with an independent count.
+mod types;
+
+/// Corrupt artifacts and other bad inputs.
+mod corrupt;
+
+/// Property tests: merge, selection, layout, round trip.
+mod prop;

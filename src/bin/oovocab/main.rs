@@ -118,9 +118,22 @@ impl From<std::io::Error> for Failure {
 fn run(cli: Cli) -> Result<(), Failure> {
     let common = cli.common;
     match cli.command {
-        Command::Build { spec, output, inputs } => cmd::build::run(&common, &spec, &output, &inputs),
-        Command::Inspect { vocab, feature, top, json } => cmd::inspect::run(&vocab, feature.as_deref(), top, json),
-        Command::Lookup { vocab, feature, values } => cmd::lookup::run(&vocab, &feature, &values),
+        Command::Build {
+            spec,
+            output,
+            inputs,
+        } => cmd::build::run(&common, &spec, &output, &inputs),
+        Command::Inspect {
+            vocab,
+            feature,
+            top,
+            json,
+        } => cmd::inspect::run(&vocab, feature.as_deref(), top, json),
+        Command::Lookup {
+            vocab,
+            feature,
+            values,
+        } => cmd::lookup::run(&vocab, &feature, &values),
     }
 }
 
@@ -145,7 +158,9 @@ fn main() -> ExitCode {
         }
         // The panic hook has printed the message.
         Err(_) => {
-            eprintln!("internal error: oovocab panicked; please report this with the command that caused it");
+            eprintln!(
+                "internal error: oovocab panicked; please report this with the command that caused it"
+            );
             ExitCode::from(2)
         }
     }

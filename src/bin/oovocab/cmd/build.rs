@@ -20,15 +20,22 @@ impl ScanProgress for Bar {
     }
 }
 
-pub fn run(common: &Common, spec_path: &Path, output: &Path, inputs: &[PathBuf]) -> Result<(), Failure> {
+pub fn run(
+    common: &Common,
+    spec_path: &Path,
+    output: &Path,
+    inputs: &[PathBuf],
+) -> Result<(), Failure> {
     let started = Instant::now();
     let spec = Spec::from_path(spec_path)?;
     let mut builder = VocabularyBuilder::new(spec).threads(common.threads());
     let bar = if common.progress() {
         let bar = ProgressBar::new(0).with_style(
-            ProgressStyle::with_template("{spinner} counting [{bar:40}] {human_pos}/{human_len} rows ({per_sec}, {eta})")
-                .map_err(|e| Failure::Internal(e.to_string()))?
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} counting [{bar:40}] {human_pos}/{human_len} rows ({per_sec}, {eta})",
+            )
+            .map_err(|e| Failure::Internal(e.to_string()))?
+            .progress_chars("=> "),
         );
         Bar(bar)
     } else {

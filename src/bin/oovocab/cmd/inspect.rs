@@ -27,7 +27,12 @@ pub fn run(path: &Path, only: Option<&str>, top: usize, as_json: bool) -> Result
         writeln!(out)?;
         return Ok(());
     }
-    writeln!(out, "{} (format v{})", path.display(), vocab.format_version())?;
+    writeln!(
+        out,
+        "{} (format v{})",
+        path.display(),
+        vocab.format_version()
+    )?;
     writeln!(out, "rows scanned: {}", vocab.rows_scanned())?;
     writeln!(out, "inputs: {}", vocab.inputs().len())?;
     for i in vocab.inputs() {
@@ -39,7 +44,13 @@ pub fn run(path: &Path, only: Option<&str>, top: usize, as_json: bool) -> Result
         let spec = f.spec();
         let id = |v: Option<u32>| v.map_or("-".to_string(), |v| v.to_string());
         writeln!(out)?;
-        writeln!(out, "feature {} (column {}, {} keys)", f.name(), f.column(), f.key_type())?;
+        writeln!(
+            out,
+            "feature {} (column {}, {} keys)",
+            f.name(),
+            f.column(),
+            f.key_type()
+        )?;
         writeln!(
             out,
             "  layout: padding {} | null {} | oov {}..{} ({} buckets) | known {}..{} | size {}",

@@ -18,7 +18,10 @@ pub fn run(path: &Path, feature: &str, values: &[String]) -> Result<(), Failure>
         }
     } else {
         // Every value is checked before anything is printed.
-        let ids = values.iter().map(|v| id_of(&feature, v)).collect::<Result<Vec<_>, _>>()?;
+        let ids = values
+            .iter()
+            .map(|v| id_of(&feature, v))
+            .collect::<Result<Vec<_>, _>>()?;
         for (value, id) in values.iter().zip(ids) {
             writeln!(out, "{value}\t{id}")?;
         }

@@ -1,0 +1,48 @@
+//! Seeded generators shared by the benches.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use oovocab::{Spec, Vocabulary, VocabularyBuilder};
+
+/// splitmix64.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+pub fn clicks_spec() -> Spec {
+    Spec::from_path(fixtures().join("clicks.toml")).unwrap()
+}
+
+/// `n` distinct keys `key-<i>` (each counted once), one feature `k`.
+pub fn vocabulary_of(n: usize) -> Vocabulary {
+    let spec = Spec::from_toml_str("[[feature]]\nname = \"k\"\noov_buckets = 8\n").unwrap();
+    let mut b = VocabularyBuilder::new(spec);
+    let chunk = 1 << 20;
+    for start in (0..n).step_by(chunk) {
+        let keys: Vec<String> = (start..(start + chunk).min(n)).map(key).collect();
+        let batch =
+            RecordBatch::try_from_iter([("k", Arc::new(StringArray::from(keys)) as ArrayRef)])
+                .unwrap();
+        b.add_batch(&batch).unwrap();
+    }
+    b.build().unwrap()
+}
+
+pub fn key(i: usize) -> String {
+    format!("key-{i}")
+}

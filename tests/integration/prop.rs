@@ -1,0 +1,192 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use oovocab::{Counts, Key, Slot, Spec, Vocabulary, VocabularyBuilder};
+use parquet::basic::Compression;
+use proptest::prelude::*;
+
+use crate::util::*;
+
+fn spec_text(min_count: u64, max_size: u64, buckets: u32, padding: bool, nulls: &str) -> String {
+    format!(
+        "[defaults]\nmin_count = {min_count}\nmax_size = {max_size}\noov_buckets = {buckets}\npadding = {padding}\nnulls = \"{nulls}\"\n\n[[feature]]\nname = \"s\"\n\n[[feature]]\nname = \"n\"\n"
+    )
+}
+
+fn batch(strings: &[Option<String>], ints: &[Option<i64>]) -> RecordBatch {
+    RecordBatch::try_from_iter([
+        (
+            "s",
+            Arc::new(StringArray::from(strings.to_vec())) as ArrayRef,
+        ),
+        ("n", Arc::new(Int64Array::from(ints.to_vec())) as ArrayRef),
+    ])
+    .unwrap()
+}
+
+fn rows() -> impl Strategy<Value = Vec<(Option<String>, Option<i64>)>> {
+    prop::collection::vec(
+        (
+            prop::option::weighted(0.9, "[a-e]{0,3}"),
+            prop::option::weighted(0.9, -20i64..20),
+        ),
+        0..300,
+    )
+}
+
+fn split(rows: &[(Option<String>, Option<i64>)]) -> (Vec<Option<String>>, Vec<Option<i64>>) {
+    rows.iter().cloned().unzip()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Counting any partition of the rows and merging the parts, in any
+    /// order, gives the same artifact as counting everything at once.
+    #[test]
+    fn merged_partial_counts_equal_one_pass(data in rows(), cuts in prop::collection::vec(0usize..300, 0..6), seed in any::<u64>()) {
+        let spec = Spec::from_toml_str(&spec_text(2, 0, 3, true, "slot")).unwrap();
+        let (s, n) = split(&data);
+        let mut whole = VocabularyBuilder::new(spec.clone());
+        whole.add_batch(&batch(&s, &n)).unwrap();
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(data.len())).collect();
+        cuts.push(0);
+        cuts.push(data.len());
+        cuts.sort();
+        let mut parts: Vec<Counts> = cuts.windows(2).map(|w| {
+            let mut c = Counts::new(&spec);
+            c.add_batch(&batch(&s[w[0]..w[1]], &n[w[0]..w[1]])).unwrap();
+            c
+        }).collect();
+        // A deterministic shuffle of the parts from the seed.
+        let len = parts.len();
+        for i in (1..len).rev() {
+            parts.swap(i, (seed.wrapping_mul(i as u64 + 1) % (i as u64 + 1)) as usize);
+        }
+        let mut merged = VocabularyBuilder::new(spec);
+        for p in parts {
+            merged.add_counts(p).unwrap();
+        }
+        prop_assert_eq!(merged.counts().rows(), data.len() as u64);
+        prop_assert_eq!(merged.into_bytes().unwrap(), whole.into_bytes().unwrap());
+    }
+
+    /// Every id is in `0..size`; known keys round-trip; the order is count
+    /// descending then key ascending; unseen keys get OOV ids; counts are exact.
+    #[test]
+    fn layout_and_lookup_agree(
+        data in rows(),
+        min_count in 1u64..4,
+        max_size in 0u64..8,
+        buckets in 1u32..5,
+        padding in any::<bool>(),
+        nulls in prop::sample::select(vec!["slot", "oov", "error"]),
+    ) {
+        let spec = Spec::from_toml_str(&spec_text(min_count, max_size, buckets, padding, nulls)).unwrap();
+        let (s, n) = split(&data);
+        let mut b = VocabularyBuilder::new(spec);
+        b.add_batch(&batch(&s, &n)).unwrap();
+        let vocab = b.build().unwrap();
+        let mut naive: HashMap<String, u64> = HashMap::new();
+        for v in s.iter().flatten() {
+            *naive.entry(v.clone()).or_insert(0) += 1;
+        }
+        let f = vocab.feature("s").unwrap();
+        let layout = f.layout();
+        prop_assert_eq!(layout.padding_id(), padding.then_some(0));
+        prop_assert_eq!(layout.null_id().is_some(), nulls == "slot");
+        let mut expected: Vec<(&String, u64)> = naive.iter().filter(|(_, c)| **c >= min_count).map(|(k, c)| (k, *c)).collect();
+        expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        if max_size > 0 {
+            expected.truncate(max_size as usize);
+        }
+        prop_assert_eq!(f.len(), expected.len());
+        for (i, (k, c)) in expected.iter().enumerate() {
+            let id = f.id(k.as_str());
+            prop_assert_eq!(id, layout.first_vocab_id() + i as u32);
+            prop_assert_eq!(layout.slot(id), Some(Slot::Known(i as u32)));
+            prop_assert_eq!(f.key(i as u32), Some(Key::Bytes(k.as_bytes())));
+            prop_assert_eq!(f.count(i as u32), Some(*c));
+        }
+        for k in naive.keys().map(String::as_str).chain(["zzz", "unseen", ""]) {
+            let id = f.id(k);
+            prop_assert!(id < layout.size());
+            if f.get(k).is_none() {
+                prop_assert!(layout.is_oov(id));
+                prop_assert_eq!(id, f.oov_id(k));
+            }
+        }
+        let ints = vocab.feature("n").unwrap();
+        for v in -25i64..25 {
+            let id = ints.id(v);
+            prop_assert!(id < ints.size());
+            prop_assert_eq!(ints.get(v).is_some(), !ints.layout().is_oov(id));
+        }
+        vocab.verify().unwrap();
+    }
+
+    /// Bytes written and read back give the same lookups, from memory and
+    /// from a memory-mapped file.
+    #[test]
+    fn artifact_round_trip(data in rows()) {
+        let spec = Spec::from_toml_str(&spec_text(1, 0, 2, true, "slot")).unwrap();
+        let (s, n) = split(&data);
+        let mut b = VocabularyBuilder::new(spec);
+        b.add_batch(&batch(&s, &n)).unwrap();
+        let bytes = b.into_bytes().unwrap();
+        let dir = tempdir();
+        let path = dir.path().join("v.oov");
+        std::fs::write(&path, &bytes).unwrap();
+        let mapped = Vocabulary::open(&path).unwrap();
+        let owned = Vocabulary::from_bytes(bytes).unwrap();
+        for (a, b) in mapped.features().zip(owned.features()) {
+            prop_assert_eq!(a.len(), b.len());
+            prop_assert_eq!(a.stats(), b.stats());
+            let left: Vec<_> = a.iter().collect();
+            let right: Vec<_> = b.iter().collect();
+            prop_assert_eq!(left, right);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// The same rows in other files and row groups, read with 1 or 2
+    /// threads, give the same keys, ids and counts.
+    #[test]
+    fn parquet_builds_do_not_depend_on_threads_files_or_row_groups(data in rows(), files in 1usize..4, row_group in 1usize..64) {
+        let dir = tempdir();
+        let (s, n) = split(&data);
+        let spec = Spec::from_toml_str(&spec_text(1, 0, 2, true, "slot")).unwrap();
+        let mut reference = VocabularyBuilder::new(spec.clone());
+        reference.add_batch(&batch(&s, &n)).unwrap();
+        let reference = reference.build().unwrap();
+        let per_file = data.len().div_ceil(files).max(1);
+        let mut paths = Vec::new();
+        for (i, chunk) in data.chunks(per_file).enumerate() {
+            let (cs, cn) = split(chunk);
+            let p = dir.path().join(format!("{i}.parquet"));
+            write_parquet(&p, &[batch(&cs, &cn)], Compression::SNAPPY, row_group);
+            paths.push(p);
+        }
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let mut one = VocabularyBuilder::new(spec.clone()).threads(1);
+        one.add_paths(&paths).unwrap();
+        paths.reverse();
+        let mut two = VocabularyBuilder::new(spec).threads(2);
+        two.add_paths(&paths).unwrap();
+        let one = one.into_bytes().unwrap();
+        prop_assert_eq!(&one, &two.into_bytes().unwrap());
+        let built = Vocabulary::from_bytes(one).unwrap();
+        for (a, b) in built.features().zip(reference.features()) {
+            let left: Vec<_> = a.iter().collect();
+            let right: Vec<_> = b.iter().collect();
+            prop_assert_eq!(left, right);
+            prop_assert_eq!(a.stats(), b.stats());
+        }
+    }
+}
