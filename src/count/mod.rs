@@ -289,6 +289,7 @@ impl Counts {
         &self.inputs
     }
 
+    #[cfg(feature = "parquet")]
     /// Records an input file (kept sorted, so the order inputs are given in
     /// does not matter).
     pub(crate) fn record_input(&mut self, input: InputFile) {
@@ -304,6 +305,7 @@ impl Counts {
             .map(|i| &self.features[i])
     }
 
+    #[cfg(feature = "parquet")]
     pub(crate) fn feature_mut(&mut self, index: usize) -> (&str, &mut FeatureCounts) {
         (&self.names[index], &mut self.features[index])
     }
