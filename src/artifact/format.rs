@@ -114,28 +114,25 @@ pub(crate) fn table_capacity(n: usize) -> usize {
     }
 }
 
+/// The `N`-byte little-endian word number `i` of `bytes`, or zeros past
+/// the end.
+#[inline]
+fn read_word<const N: usize>(bytes: &[u8], i: usize) -> [u8; N] {
+    let mut a = [0u8; N];
+    if let Some(s) = bytes.get(i * N..i * N + N) {
+        a.copy_from_slice(s);
+    }
+    a
+}
+
 /// Little-endian u64 number `i` of `bytes`, or 0 past the end.
 #[inline]
 pub(crate) fn read_u64(bytes: &[u8], i: usize) -> u64 {
-    match bytes.get(i * 8..i * 8 + 8) {
-        Some(s) => {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(s);
-            u64::from_le_bytes(a)
-        }
-        None => 0,
-    }
+    u64::from_le_bytes(read_word(bytes, i))
 }
 
 /// Little-endian u32 number `i` of `bytes`, or 0 past the end.
 #[inline]
 pub(crate) fn read_u32(bytes: &[u8], i: usize) -> u32 {
-    match bytes.get(i * 4..i * 4 + 4) {
-        Some(s) => {
-            let mut a = [0u8; 4];
-            a.copy_from_slice(s);
-            u32::from_le_bytes(a)
-        }
-        None => 0,
-    }
+    u32::from_le_bytes(read_word(bytes, i))
 }

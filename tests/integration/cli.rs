@@ -14,26 +14,6 @@ const CLICKS: [(&str, &str, u64, u64, u64, bool); 5] = [
     ("tag", "tags", 10, 2, 0, false),
 ];
 
-fn build_clicks(dir: &std::path::Path, name: &str, extra: &[&str], inputs: &[PathBuf]) -> PathBuf {
-    let out = dir.join(name);
-    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
-        &"build",
-        &"--spec",
-        &"fixtures/clicks.toml",
-        &"-o",
-        &out,
-        &"--quiet",
-    ];
-    for e in extra {
-        args.push(e);
-    }
-    for i in inputs {
-        args.push(i);
-    }
-    ok(oovocab(&args));
-    out
-}
-
 fn inspect_json(vocab: &std::path::Path, top: usize) -> Value {
     let top = top.to_string();
     serde_json::from_str(&ok(oovocab(&[

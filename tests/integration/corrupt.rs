@@ -2,16 +2,7 @@ use crate::util::*;
 
 fn built() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempdir();
-    let out = dir.path().join("clicks.oov");
-    ok(oovocab(&[
-        &"build",
-        &"--spec",
-        &"fixtures/clicks.toml",
-        &"-o",
-        &out,
-        &"--quiet",
-        &"fixtures/clicks",
-    ]));
+    let out = build_clicks(dir.path(), "clicks.oov", &[], &[fixture("clicks")]);
     (dir, out)
 }
 

@@ -172,3 +172,29 @@ pub fn assert_same_bytes(a: &Path, b: &Path) {
         first
     );
 }
+
+/// Builds `fixtures/clicks.toml` into `dir/name` through the binary.
+pub fn build_clicks(
+    dir: &std::path::Path,
+    name: &str,
+    extra: &[&str],
+    inputs: &[PathBuf],
+) -> PathBuf {
+    let out = dir.join(name);
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+        &"build",
+        &"--spec",
+        &"fixtures/clicks.toml",
+        &"-o",
+        &out,
+        &"--quiet",
+    ];
+    for e in extra {
+        args.push(e);
+    }
+    for i in inputs {
+        args.push(i);
+    }
+    ok(oovocab(&args));
+    out
+}
