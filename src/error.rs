@@ -132,6 +132,35 @@ pub enum Error {
         /// The text given.
         value: String,
     },
+    /// A column's type does not match the feature's key type.
+    #[error("{source_name}: column {column:?} has type {data_type}, but feature {feature:?} has {key_type} keys")]
+    TypeMismatch {
+        /// The input (a file path or `<batch>`).
+        source_name: String,
+        /// The column.
+        column: String,
+        /// Its Arrow type.
+        data_type: String,
+        /// The feature.
+        feature: String,
+        /// The feature's key type.
+        key_type: &'static str,
+    },
+    /// A null value in a feature whose spec says `nulls = "error"`.
+    #[error("{source_name}: column {column:?} has a null at row {row}, and feature {feature:?} has nulls = \"error\"")]
+    NullValue {
+        /// The input (a file path or `<batch>`).
+        source_name: String,
+        /// The column.
+        column: String,
+        /// The feature.
+        feature: String,
+        /// The row, counted from 0 across the inputs.
+        row: u64,
+    },
+    /// An option or argument is not valid.
+    #[error("{0}")]
+    InvalidArgument(String),
     /// The vocabulary would not fit the id space.
     #[error("feature {feature:?}: {message}")]
     Limit {

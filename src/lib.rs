@@ -73,6 +73,7 @@ mod keys;
 #[cfg(feature = "parquet")]
 mod scan;
 mod spec;
+mod transform;
 mod vocab;
 
 pub use artifact::{FORMAT_VERSION, Feature, MAGIC, Vocabulary};
@@ -86,6 +87,7 @@ pub use keys::{Key, KeyType, escape_bytes};
 #[cfg(feature = "parquet")]
 pub use scan::discover_inputs;
 pub use spec::{FeatureSpec, NullPolicy, OovUnit, Spec};
+pub use transform::{FeatureReport, IdType, Mode, Report, TransformReader, Transformer};
 pub use vocab::FeatureStats;
 
 /// The README's code blocks run as doctests.

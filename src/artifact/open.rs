@@ -285,6 +285,11 @@ impl Vocabulary {
         })
     }
 
+    pub(crate) fn feature_at(&self, index: usize) -> Feature<'_> {
+        assert!(index < self.tables.len());
+        Feature { vocab: self, index }
+    }
+
     /// The feature named `name`.
     ///
     /// # Errors
@@ -379,6 +384,10 @@ impl fmt::Debug for Feature<'_> {
 }
 
 impl<'a> Feature<'a> {
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
     fn manifest(&self) -> &'a FeatureManifest {
         &self.vocab.manifest.features[self.index]
     }

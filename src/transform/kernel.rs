@@ -1,0 +1,67 @@
+//! Lookup kernels: the ids of one Arrow array's values. One dispatch on the
+//! data type, then a loop per type; a dictionary array looks up each
+//! dictionary entry once and gathers.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, ArrowPrimitiveType};
+use arrow_schema::DataType;
+
+use crate::artifact::Feature;
+use crate::keys::Key;
+
+/// The ids of a non-list array's values; a null gets `null_id`.
+///
+/// The caller has checked the type with [`key_type_of`](crate::key_type_of).
+pub(crate) fn lookup(feature: &Feature<'_>, array: &dyn Array, null_id: i32) -> Vec<i32> {
+    use DataType::*;
+    let bytes = |it: &mut dyn Iterator<Item = Option<&[u8]>>| -> Vec<i32> {
+        it.map(|v| v.map_or(null_id, |b| feature.id(Key::Bytes(b)) as i32)).collect()
+    };
+    match array.data_type() {
+        Utf8 => bytes(&mut array.as_string::<i32>().iter().map(|v| v.map(str::as_bytes))),
+        LargeUtf8 => bytes(&mut array.as_string::<i64>().iter().map(|v| v.map(str::as_bytes))),
+        Utf8View => bytes(&mut array.as_string_view().iter().map(|v| v.map(str::as_bytes))),
+        Binary => bytes(&mut array.as_binary::<i32>().iter()),
+        LargeBinary => bytes(&mut array.as_binary::<i64>().iter()),
+        BinaryView => bytes(&mut array.as_binary_view().iter()),
+        FixedSizeBinary(_) => bytes(&mut array.as_fixed_size_binary().iter()),
+        Int8 => ints::<Int8Type>(feature, array, null_id),
+        Int16 => ints::<Int16Type>(feature, array, null_id),
+        Int32 => ints::<Int32Type>(feature, array, null_id),
+        Int64 => ints::<Int64Type>(feature, array, null_id),
+        UInt8 => ints::<UInt8Type>(feature, array, null_id),
+        UInt16 => ints::<UInt16Type>(feature, array, null_id),
+        UInt32 => ints::<UInt32Type>(feature, array, null_id),
+        UInt64 => array
+            .as_primitive::<UInt64Type>()
+            .iter()
+            .map(|v| v.map_or(null_id, |v| feature.id(Key::Uint(v)) as i32))
+            .collect(),
+        Dictionary(..) => {
+            let dict = array.as_any_dictionary();
+            let entry_ids = lookup(feature, dict.values().as_ref(), null_id);
+            let key_nulls = dict.keys().logical_nulls();
+            dict.normalized_keys()
+                .into_iter()
+                .enumerate()
+                .map(|(row, k)| match &key_nulls {
+                    Some(n) if n.is_null(row) => null_id,
+                    _ => entry_ids.get(k).copied().unwrap_or(null_id),
+                })
+                .collect()
+        }
+        other => unreachable!("lookup on unsupported type {other}"),
+    }
+}
+
+fn ints<T: ArrowPrimitiveType>(feature: &Feature<'_>, array: &dyn Array, null_id: i32) -> Vec<i32>
+where
+    T::Native: Into<i64>,
+{
+    array
+        .as_primitive::<T>()
+        .iter()
+        .map(|v| v.map_or(null_id, |v| feature.id(Key::Int(v.into())) as i32))
+        .collect()
+}

@@ -1,0 +1,546 @@
+//! The transformer: values to ids, the same code at training and inference
+//! time, with reproducible OOV injection in training mode (DESIGN.md §5).
+
+mod kernel;
+mod report;
+mod stream;
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, GenericListArray, Int32Array, Int64Array, ListArray, OffsetSizeTrait, RecordBatch};
+use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+pub use report::{FeatureReport, Report};
+pub use stream::TransformReader;
+
+use crate::artifact::{Feature, Vocabulary};
+use crate::count::key_type_of;
+use crate::error::{Error, Result};
+use crate::hash::Injection;
+use crate::keys::KeyType;
+use crate::spec::{NullPolicy, OovUnit};
+
+/// Inference (pure lookup) or training (lookup plus OOV injection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Pure lookup.
+    #[default]
+    Infer,
+    /// Lookup, then each feature's `train_oov_rate` of occurrences (or of
+    /// values) replaced by their OOV bucket id, reproducibly from `seed` and
+    /// `epoch`.
+    Train {
+        /// The run's seed.
+        seed: u64,
+        /// The epoch: another epoch hides other occurrences.
+        epoch: u64,
+    },
+}
+
+/// The integer type of id columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdType {
+    /// `Int32` (the default; ids always fit).
+    #[default]
+    Int32,
+    /// `Int64`.
+    Int64,
+}
+
+impl IdType {
+    fn data_type(self) -> DataType {
+        match self {
+            IdType::Int32 => DataType::Int32,
+            IdType::Int64 => DataType::Int64,
+        }
+    }
+}
+
+/// One feature as the transformer applies it.
+#[derive(Debug, Clone)]
+struct Plan {
+    index: usize,
+    rate: f64,
+    injection: Option<(Injection, OovUnit)>,
+}
+
+/// Maps the feature columns of Arrow batches to id columns.
+///
+/// Built from a shared, opened [`Vocabulary`]; cheap to clone, and
+/// `Send + Sync`, so many threads can transform with one vocabulary.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use arrow_array::{Array, RecordBatch, StringArray, Int32Array, cast::AsArray, types::Int32Type};
+/// use oovocab::{Mode, Transformer, Vocabulary, VocabularyBuilder, Spec};
+/// let spec = Spec::from_toml_str("[[feature]]\nname = \"item\"").unwrap();
+/// let mut b = VocabularyBuilder::new(spec);
+/// let batch = RecordBatch::try_from_iter([("item", Arc::new(StringArray::from(vec![Some("a"), Some("b"), Some("a"), None])) as _)]).unwrap();
+/// b.add_batch(&batch).unwrap();
+/// let vocab = Arc::new(b.build().unwrap());
+///
+/// let t = Transformer::new(vocab.clone());
+/// let out = t.transform(&batch).unwrap();
+/// let ids = out.column_by_name("item").unwrap().as_primitive::<Int32Type>();
+/// assert_eq!(ids.values().to_vec(), vec![3, 4, 3, 1]); // a, b, a, null
+///
+/// // Training mode with every known value hidden: all get their OOV id.
+/// let t = Transformer::new(vocab).with_mode(Mode::Train { seed: 1, epoch: 0 }).with_oov_rate(1.0).unwrap();
+/// let out = t.transform(&batch).unwrap();
+/// let ids = out.column_by_name("item").unwrap().as_primitive::<Int32Type>();
+/// assert_eq!(ids.values().to_vec(), vec![2, 2, 2, 1]); // null stays null
+/// ```
+#[derive(Debug, Clone)]
+pub struct Transformer {
+    vocab: Arc<Vocabulary>,
+    plans: Vec<Plan>,
+    keep: Vec<String>,
+    id_type: IdType,
+    mode: Mode,
+}
+
+impl Transformer {
+    /// Every feature of the vocabulary, `Int32` ids, inference mode, no kept
+    /// columns.
+    pub fn new(vocab: Arc<Vocabulary>) -> Transformer {
+        let plans = vocab
+            .features()
+            .enumerate()
+            .map(|(index, f)| Plan {
+                index,
+                rate: f.spec().train_oov_rate,
+                injection: None,
+            })
+            .collect();
+        Transformer {
+            vocab,
+            plans,
+            keep: Vec::new(),
+            id_type: IdType::Int32,
+            mode: Mode::Infer,
+        }
+    }
+
+    /// Only these features, in this order.
+    ///
+    /// # Errors
+    /// [`Error::UnknownFeature`] for a name the vocabulary lacks.
+    pub fn with_features<S: AsRef<str>>(mut self, names: &[S]) -> Result<Transformer> {
+        let mut plans = Vec::with_capacity(names.len());
+        for name in names {
+            let f = self.vocab.feature(name.as_ref())?;
+            let index = self.vocab.features().position(|g| g.name() == f.name()).unwrap_or_default();
+            if plans.iter().any(|p: &Plan| p.index == index) {
+                return Err(Error::InvalidArgument(format!("feature {:?} named twice", f.name())));
+            }
+            plans.push(Plan {
+                index,
+                rate: f.spec().train_oov_rate,
+                injection: None,
+            });
+        }
+        self.plans = plans;
+        Ok(self.refresh())
+    }
+
+    /// Input columns copied unchanged into the output, after the id columns.
+    pub fn with_keep<S: AsRef<str>>(mut self, columns: &[S]) -> Transformer {
+        self.keep = columns.iter().map(|c| c.as_ref().to_string()).collect();
+        self
+    }
+
+    /// The id column type.
+    pub fn with_id_type(mut self, id_type: IdType) -> Transformer {
+        self.id_type = id_type;
+        self
+    }
+
+    /// Inference or training mode.
+    pub fn with_mode(mut self, mode: Mode) -> Transformer {
+        self.mode = mode;
+        self.refresh()
+    }
+
+    /// Overrides every feature's `train_oov_rate`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `rate` is not in `[0, 1]`.
+    pub fn with_oov_rate(mut self, rate: f64) -> Result<Transformer> {
+        check_rate(rate)?;
+        self.plans.iter_mut().for_each(|p| p.rate = rate);
+        Ok(self.refresh())
+    }
+
+    /// Overrides one feature's `train_oov_rate`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `rate` is not in `[0, 1]` or the
+    /// feature is not transformed.
+    pub fn with_oov_rate_for(mut self, feature: &str, rate: f64) -> Result<Transformer> {
+        check_rate(rate)?;
+        let vocab = self.vocab.clone();
+        let plan = self
+            .plans
+            .iter_mut()
+            .find(|p| vocab.feature_at(p.index).name() == feature)
+            .ok_or_else(|| Error::InvalidArgument(format!("feature {feature:?} is not transformed")))?;
+        plan.rate = rate;
+        Ok(self.refresh())
+    }
+
+    fn refresh(mut self) -> Transformer {
+        for p in &mut self.plans {
+            let f = self.vocab.feature_at(p.index);
+            p.injection = match self.mode {
+                Mode::Train { seed, epoch } => {
+                    let inj = Injection::new(seed, epoch, f.name(), p.rate);
+                    (!inj.is_never()).then(|| (inj, f.spec().train_oov_unit))
+                }
+                Mode::Infer => None,
+            };
+        }
+        self
+    }
+
+    /// The vocabulary.
+    pub fn vocabulary(&self) -> &Arc<Vocabulary> {
+        &self.vocab
+    }
+
+    /// The features transformed, in output order.
+    pub fn features(&self) -> impl Iterator<Item = Feature<'_>> {
+        self.plans.iter().map(|p| self.vocab.feature_at(p.index))
+    }
+
+    /// The input columns the transformer reads: feature columns, then kept ones.
+    pub fn input_columns(&self) -> Vec<String> {
+        let mut cols: Vec<String> = self.features().map(|f| f.column().to_string()).collect();
+        for k in &self.keep {
+            if !cols.contains(k) {
+                cols.push(k.clone());
+            }
+        }
+        cols
+    }
+
+    /// The output schema for batches of `input`: id columns named by the
+    /// features, then the kept columns.
+    ///
+    /// # Errors
+    /// [`Error::MissingColumn`], [`Error::UnsupportedType`],
+    /// [`Error::TypeMismatch`], or [`Error::InvalidArgument`] when a kept
+    /// column has a feature's name.
+    pub fn output_schema(&self, input: &Schema) -> Result<SchemaRef> {
+        self.output_schema_from(input, "<batch>")
+    }
+
+    pub(crate) fn output_schema_from(&self, input: &Schema, source: &str) -> Result<SchemaRef> {
+        let mut fields = Vec::new();
+        for f in self.features() {
+            let field = column_field(input, source, f.name(), f.column())?;
+            check_type(&f, field.data_type(), source)?;
+            let dt = match field.data_type() {
+                DataType::List(_) | DataType::LargeList(_) => DataType::new_list(self.id_type.data_type(), false),
+                _ => self.id_type.data_type(),
+            };
+            fields.push(Field::new(f.name(), dt, field.is_nullable() && is_list(field.data_type())));
+        }
+        for k in &self.keep {
+            if self.features().any(|f| f.name() == k) {
+                return Err(Error::InvalidArgument(format!(
+                    "kept column {k:?} has the name of a feature's id column; keep it under another name or drop it from --keep"
+                )));
+            }
+            fields.push(column_field(input, source, "<keep>", k)?.clone());
+        }
+        Ok(Arc::new(Schema::new(fields)))
+    }
+
+    /// Transforms one batch whose first row is row 0 (rows matter only in
+    /// training mode).
+    ///
+    /// # Errors
+    /// As [`output_schema`](Self::output_schema), and [`Error::NullValue`]
+    /// for a null in a feature with `nulls = "error"`.
+    pub fn transform(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        Ok(self.transform_at(batch, 0)?.0)
+    }
+
+    /// Transforms one batch whose first row is global row `start_row` (rows
+    /// are counted from 0 across all the inputs, in order), and reports the
+    /// counts of what it did.
+    ///
+    /// # Errors
+    /// As [`transform`](Self::transform).
+    pub fn transform_at(&self, batch: &RecordBatch, start_row: u64) -> Result<(RecordBatch, Report)> {
+        self.transform_from(batch, start_row, "<batch>")
+    }
+
+    pub(crate) fn transform_from(&self, batch: &RecordBatch, start_row: u64, source: &str) -> Result<(RecordBatch, Report)> {
+        let schema = self.output_schema_from(&batch.schema(), source)?;
+        let mut report = self.empty_report();
+        report.rows = batch.num_rows() as u64;
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for (plan, stats) in self.plans.iter().zip(&mut report.features) {
+            let f = self.vocab.feature_at(plan.index);
+            let array = batch.column_by_name(f.column()).expect("checked by output_schema");
+            let ctx = Context {
+                feature: f,
+                plan,
+                start_row,
+                source,
+                id_type: self.id_type,
+            };
+            columns.push(ctx.column(array.as_ref(), stats)?);
+        }
+        for k in &self.keep {
+            columns.push(batch.column_by_name(k).expect("checked by output_schema").clone());
+        }
+        let out = RecordBatch::try_new(schema, columns).map_err(|source| Error::Arrow {
+            context: format!("{source}: assembling the output batch"),
+            source,
+        })?;
+        Ok((out, report))
+    }
+
+    /// A report with every feature at zero.
+    pub fn empty_report(&self) -> Report {
+        Report {
+            rows: 0,
+            features: self.features().map(|f| FeatureReport::new(f.name())).collect(),
+        }
+    }
+}
+
+fn check_rate(rate: f64) -> Result<()> {
+    if (0.0..=1.0).contains(&rate) {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!("an OOV rate must be between 0 and 1, not {rate}")))
+    }
+}
+
+fn is_list(dt: &DataType) -> bool {
+    matches!(dt, DataType::List(_) | DataType::LargeList(_))
+}
+
+fn column_field<'s>(input: &'s Schema, source: &str, feature: &str, column: &str) -> Result<&'s Field> {
+    input.field_with_name(column).map_err(|_| Error::MissingColumn {
+        source_name: source.to_string(),
+        feature: feature.to_string(),
+        column: column.to_string(),
+        available: input.fields().iter().map(|f| f.name().clone()).collect(),
+    })
+}
+
+/// Checks that a column of type `dt` can be looked up in `feature`:
+/// strings and binaries for `bytes` keys, any integer for `int` and `uint`.
+pub(crate) fn check_type(feature: &Feature<'_>, dt: &DataType, source: &str) -> Result<()> {
+    let Some(kt) = key_type_of(dt) else {
+        return Err(Error::UnsupportedType {
+            source_name: source.to_string(),
+            column: feature.column().to_string(),
+            data_type: dt.to_string(),
+        });
+    };
+    let fits = match feature.key_type() {
+        KeyType::Bytes => kt == KeyType::Bytes,
+        KeyType::Int | KeyType::Uint => kt != KeyType::Bytes,
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(Error::TypeMismatch {
+            source_name: source.to_string(),
+            column: feature.column().to_string(),
+            data_type: dt.to_string(),
+            feature: feature.name().to_string(),
+            key_type: feature.key_type().name(),
+        })
+    }
+}
+
+/// Transforming one column of one batch.
+struct Context<'a> {
+    feature: Feature<'a>,
+    plan: &'a Plan,
+    start_row: u64,
+    source: &'a str,
+    id_type: IdType,
+}
+
+impl Context<'_> {
+    fn column(&self, array: &dyn Array, stats: &mut FeatureReport) -> Result<ArrayRef> {
+        match array.data_type() {
+            DataType::List(_) => self.list(array.as_list::<i32>(), stats),
+            DataType::LargeList(_) => self.list(array.as_list::<i64>(), stats),
+            _ => {
+                let mut ids = self.lookup(array);
+                let nulls = array.logical_nulls();
+                let mut buf = Vec::new();
+                for row in 0..ids.len() {
+                    let is_null = nulls.as_ref().is_some_and(|n| n.is_null(row));
+                    self.visit(&mut ids, row, is_null, self.start_row + row as u64, None, stats, &mut buf)?;
+                }
+                Ok(self.ids_array(ids))
+            }
+        }
+    }
+
+    fn list<O: OffsetSizeTrait>(&self, list: &GenericListArray<O>, stats: &mut FeatureReport) -> Result<ArrayRef> {
+        let offsets = list.value_offsets();
+        let first = offsets[0].as_usize();
+        let last = offsets[list.len()].as_usize();
+        let values = list.values().slice(first, last - first);
+        let mut ids = self.lookup(values.as_ref());
+        let value_nulls = values.logical_nulls();
+        let mut buf = Vec::new();
+        for row in 0..list.len() {
+            if list.is_null(row) {
+                continue;
+            }
+            let (s, e) = (offsets[row].as_usize() - first, offsets[row + 1].as_usize() - first);
+            for (j, pos) in (s..e).enumerate() {
+                let is_null = value_nulls.as_ref().is_some_and(|n| n.is_null(pos));
+                self.visit(&mut ids, pos, is_null, self.start_row + row as u64, Some(j as u64), stats, &mut buf)?;
+            }
+        }
+        let new_offsets: Vec<i32> = offsets
+            .iter()
+            .map(|o| i32::try_from(o.as_usize() - first))
+            .collect::<Result<_, _>>()
+            .map_err(|_| Error::InvalidArgument(format!("{}: a batch of column {:?} has more than 2^31 list elements", self.source, self.feature.column())))?;
+        let item = Arc::new(Field::new_list_field(self.id_type.data_type(), false));
+        let nulls: Option<NullBuffer> = list.nulls().cloned();
+        let out = ListArray::try_new(item, OffsetBuffer::new(ScalarBuffer::from(new_offsets)), self.ids_array(ids), nulls).map_err(|source| Error::Arrow {
+            context: format!("{}: column {:?}", self.source, self.feature.column()),
+            source,
+        })?;
+        Ok(Arc::new(out))
+    }
+
+    fn lookup(&self, array: &dyn Array) -> Vec<i32> {
+        // With nulls = "error" a null is reported in `visit`; any id will do here.
+        let null_id = self.feature.null_id().unwrap_or(0) as i32;
+        kernel::lookup(&self.feature, array, null_id)
+    }
+
+    /// Counts one occurrence and, in training mode, maybe hides it.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn visit(&self, ids: &mut [i32], pos: usize, is_null: bool, row: u64, element: Option<u64>, stats: &mut FeatureReport, buf: &mut Vec<u8>) -> Result<()> {
+        if is_null {
+            stats.null_count += 1;
+            if self.feature.spec().nulls == NullPolicy::Error {
+                return Err(Error::NullValue {
+                    source_name: self.source.to_string(),
+                    column: self.feature.column().to_string(),
+                    feature: self.feature.name().to_string(),
+                    row,
+                });
+            }
+            return Ok(());
+        }
+        stats.occurrences += 1;
+        let layout = self.feature.layout();
+        let id = ids[pos] as u32;
+        if id < layout.first_vocab_id() {
+            stats.oov_count += 1;
+            return Ok(());
+        }
+        stats.known_count += 1;
+        if let Some((injection, unit)) = &self.plan.injection {
+            let key = self.feature.key(id - layout.first_vocab_id()).expect("a known id has a key");
+            let hidden = match unit {
+                OovUnit::Row => injection.hides_row(buf, row, element),
+                OovUnit::Value => injection.hides_value(buf, key),
+            };
+            if hidden {
+                ids[pos] = self.feature.oov_id(key) as i32;
+                stats.injected += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn ids_array(&self, ids: Vec<i32>) -> ArrayRef {
+        match self.id_type {
+            IdType::Int32 => Arc::new(Int32Array::from(ids)),
+            IdType::Int64 => Arc::new(Int64Array::from_iter_values(ids.into_iter().map(i64::from))),
+        }
+    }
+}
+
+/// Batch lookups of one feature, for inference services: no Parquet, no
+/// record batches, just arrays.
+impl Feature<'_> {
+    /// The ids of a whole array of values (any supported type but lists);
+    /// a null gets the null id.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedType`] or [`Error::TypeMismatch`] for an array
+    /// this feature cannot look up (use [`ids_array`](Self::ids_array) for
+    /// lists), [`Error::NullValue`] for a null when `nulls = "error"`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use arrow_array::{RecordBatch, StringArray, DictionaryArray, types::Int32Type};
+    /// # let spec = oovocab::Spec::from_toml_str("[[feature]]\nname = \"c\"").unwrap();
+    /// # let mut b = oovocab::VocabularyBuilder::new(spec);
+    /// # b.add_batch(&RecordBatch::try_from_iter([("c", Arc::new(StringArray::from(vec!["x", "y", "x"])) as _)]).unwrap()).unwrap();
+    /// # let vocab = b.build().unwrap();
+    /// let c = vocab.feature("c").unwrap();
+    /// let plain = StringArray::from(vec![Some("y"), None, Some("new")]);
+    /// assert_eq!(c.ids(&plain).unwrap().values().to_vec(), vec![4, 1, 2]);
+    /// let dict: DictionaryArray<Int32Type> = vec!["x", "x", "y"].into_iter().collect();
+    /// assert_eq!(c.ids(&dict).unwrap().values().to_vec(), vec![3, 3, 4]);
+    /// ```
+    pub fn ids(&self, array: &dyn Array) -> Result<Int32Array> {
+        let ids = self.scalar_ids(array, IdType::Int32)?;
+        Ok(ids.as_primitive::<arrow_array::types::Int32Type>().clone())
+    }
+
+    /// As [`ids`](Self::ids), with `Int64` ids.
+    ///
+    /// # Errors
+    /// As [`ids`](Self::ids).
+    pub fn ids_i64(&self, array: &dyn Array) -> Result<Int64Array> {
+        let ids = self.scalar_ids(array, IdType::Int64)?;
+        Ok(ids.as_primitive::<arrow_array::types::Int64Type>().clone())
+    }
+
+    /// The ids of any supported array: a list array gives a `List` of ids
+    /// (a null list stays null, a null element gets the null id).
+    ///
+    /// # Errors
+    /// As [`ids`](Self::ids).
+    pub fn ids_array(&self, array: &dyn Array, id_type: IdType) -> Result<ArrayRef> {
+        check_type(self, array.data_type(), "<array>")?;
+        let plan = Plan {
+            index: self.index(),
+            rate: 0.0,
+            injection: None,
+        };
+        let ctx = Context {
+            feature: *self,
+            plan: &plan,
+            start_row: 0,
+            source: "<array>",
+            id_type,
+        };
+        ctx.column(array, &mut FeatureReport::new(self.name()))
+    }
+
+    fn scalar_ids(&self, array: &dyn Array, id_type: IdType) -> Result<ArrayRef> {
+        if is_list(array.data_type()) {
+            return Err(Error::InvalidArgument(format!(
+                "feature {:?}: ids() takes a flat array, not {}; use ids_array() for lists",
+                self.name(),
+                array.data_type()
+            )));
+        }
+        self.ids_array(array, id_type)
+    }
+}
