@@ -7,8 +7,8 @@
 //! Deterministic: the same arguments write the same files. Four days of
 //! clicks; each day is one file with its own compression, row-group size and
 //! `item_id` string type, and new items appear every day (Zipf popularity
-//! over a catalogue that drifts), so a vocabulary built on the early days
-//! meets unseen items on the late ones.
+//! over a long-lived catalogue, plus items new each day), so a vocabulary
+//! built on the early days meets unseen items on the late ones.
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -93,6 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     std::fs::create_dir_all(&out)?;
     let items = Zipf::new(40_000, 1.05);
+    let new_items = Zipf::new(3_000, 1.1);
     let publishers = Zipf::new(600, 1.2);
     let tags = Zipf::new(300, 1.0);
     let categories = Zipf::new(CATEGORIES.len(), 0.8);
@@ -109,14 +110,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut ts = Vec::with_capacity(n);
         let mut clicked = Vec::with_capacity(n);
         for r in 0..n {
-            // The catalogue drifts: each day 3000 new items take the top
-            // ranks (item numbers count down as items get newer).
-            let rank = items.sample(&mut rng) as i64;
-            let number = rank + 12_000 - 3_000 * day as i64;
+            // Most clicks go to a long-lived catalogue; 15% go to items
+            // new that day, with a popularity of their own.
             item.push(match rng.below(1000) {
                 0 | 1 => String::new(),
                 2..=4 => format!("artículo-{}", rng.below(50)),
-                _ => format!("item-{number}"),
+                5..=154 => format!("new-{}-{}", day + 1, new_items.sample(&mut rng)),
+                _ => format!("item-{}", items.sample(&mut rng)),
             });
             publisher.push(
                 (rng.below(100) >= 4).then(|| format!("pub-{}", publishers.sample(&mut rng))),

@@ -63,7 +63,10 @@
 //! and gets the artifact and lookups without the Parquet and CLI trees.
 #![deny(unsafe_code, missing_docs, rustdoc::broken_intra_doc_links)]
 
+#[cfg(feature = "parquet")]
+mod apply;
 mod artifact;
+mod atomic;
 mod builder;
 mod count;
 mod error;
@@ -76,6 +79,8 @@ mod spec;
 mod transform;
 mod vocab;
 
+#[cfg(feature = "parquet")]
+pub use apply::{apply_files, coverage_files};
 pub use artifact::{FORMAT_VERSION, Feature, MAGIC, Vocabulary};
 pub use builder::VocabularyBuilder;
 #[cfg(feature = "parquet")]

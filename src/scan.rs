@@ -19,37 +19,53 @@ use crate::keys::KeyType;
 pub(crate) const BATCH_SIZE: usize = 64 * 1024;
 
 /// Expands the inputs: a file stands for itself, a directory for the
-/// `*.parquet` files below it (recursively, in sorted path order). The
-/// order of the inputs given is kept.
+/// `*.parquet` files below it (recursively, in sorted path order; names
+/// starting with `.` are skipped). The order of the inputs given is kept.
 ///
 /// # Errors
 /// [`Error::Io`] for a path that cannot be read; [`Error::NoInputs`] for a
 /// directory without Parquet files or an empty list.
 ///
-/// ```no_run
+/// ```
 /// let files = oovocab::discover_inputs(&["fixtures/clicks"]).unwrap();
+/// assert_eq!(files.len(), 4);
 /// ```
 pub fn discover_inputs(inputs: &[impl AsRef<Path>]) -> Result<Vec<PathBuf>> {
+    Ok(discover(inputs)?.into_iter().map(|i| i.path).collect())
+}
+
+/// An input file and its name relative to the input that named it (its file
+/// name, or its path below the directory given).
+#[derive(Debug, Clone)]
+pub(crate) struct Discovered {
+    pub path: PathBuf,
+    pub relative: PathBuf,
+}
+
+pub(crate) fn discover(inputs: &[impl AsRef<Path>]) -> Result<Vec<Discovered>> {
     if inputs.is_empty() {
-        return Err(Error::NoInputs {
-            path: PathBuf::new(),
-        });
+        return Err(Error::NoInputs { path: PathBuf::new() });
     }
     let mut files = Vec::new();
     for input in inputs {
         let input = input.as_ref();
         let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
         if meta.is_dir() {
-            let before = files.len();
-            walk(input, &mut files)?;
-            if files.len() == before {
-                return Err(Error::NoInputs {
-                    path: input.to_path_buf(),
-                });
+            let mut found = Vec::new();
+            walk(input, &mut found)?;
+            if found.is_empty() {
+                return Err(Error::NoInputs { path: input.to_path_buf() });
             }
-            files[before..].sort();
+            found.sort();
+            files.extend(found.into_iter().map(|path| Discovered {
+                relative: path.strip_prefix(input).unwrap_or(&path).to_path_buf(),
+                path,
+            }));
         } else {
-            files.push(input.to_path_buf());
+            files.push(Discovered {
+                relative: input.file_name().map(PathBuf::from).unwrap_or_else(|| input.to_path_buf()),
+                path: input.to_path_buf(),
+            });
         }
     }
     Ok(files)
@@ -111,6 +127,23 @@ impl ParquetInput {
 
     pub(crate) fn num_row_groups(&self) -> usize {
         self.meta.metadata().num_row_groups()
+    }
+
+    pub(crate) fn schema(&self) -> &arrow_schema::SchemaRef {
+        self.meta.schema()
+    }
+
+    /// The root indices of these columns (which the caller has checked exist).
+    pub(crate) fn roots(&self, columns: &[String]) -> Vec<usize> {
+        let mut roots: Vec<usize> = columns.iter().filter_map(|c| self.meta.schema().index_of(c).ok()).collect();
+        roots.sort_unstable();
+        roots.dedup();
+        roots
+    }
+
+    /// The largest row group's row count.
+    pub(crate) fn max_row_group_rows(&self) -> usize {
+        self.meta.metadata().row_groups().iter().map(|g| g.num_rows().max(0) as usize).max().unwrap_or(0)
     }
 
     pub(crate) fn num_rows(&self) -> u64 {

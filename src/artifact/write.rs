@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::format::*;
+use crate::atomic::AtomicFile;
 use crate::error::{Error, Result};
 use crate::hash;
 use crate::keys::Key;
@@ -99,28 +100,12 @@ pub(crate) fn to_bytes(selection: &Selection) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same
-/// directory, flushed and synced, then renamed over `path`.
+/// Writes `bytes` to `path` atomically (see [`AtomicFile`]).
 pub(crate) fn save_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    let out = AtomicFile::create(path)?;
+    let mut file = out.file();
+    file.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    out.commit()
 }
 
 fn pad(out: &mut Vec<u8>) {

@@ -26,6 +26,14 @@ pub trait ScanProgress: Sync {
 /// A [`ScanProgress`] that ignores everything.
 impl ScanProgress for () {}
 
+/// A pool of `threads` workers (0: one per core).
+pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::io("<thread pool>", std::io::Error::other(e)))
+}
+
 /// Counts every feature of `spec` over `files` (already expanded).
 pub(crate) fn count_files(
     spec: &Spec,
@@ -33,11 +41,7 @@ pub(crate) fn count_files(
     threads: usize,
     progress: &dyn ScanProgress,
 ) -> Result<Counts> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::io("<thread pool>", std::io::Error::other(e)))?;
-    pool.install(|| {
+    thread_pool(threads)?.install(|| {
         let inputs: Vec<ParquetInput> = files
             .par_iter()
             .map(|p| ParquetInput::open(p))

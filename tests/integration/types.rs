@@ -45,7 +45,7 @@ fn list(i: usize) -> Option<Vec<Option<String>>> {
 
 /// Writes 6 files, each with its own string type, integer width,
 /// compression and row-group size.
-fn write_all_types(dir: &std::path::Path) -> Vec<PathBuf> {
+pub fn write_all_types(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for file in 0..6usize {
         let rows: Vec<usize> = (file * 1500..(file + 1) * 1500).collect();

@@ -60,6 +60,51 @@ enum Command {
         #[arg(required = true, value_name = "INPUT")]
         inputs: Vec<PathBuf>,
     },
+    /// Map the features of Parquet files to ids, one output file per input.
+    Apply {
+        /// The vocabulary file.
+        #[arg(long, value_name = "VOCAB.oov")]
+        vocab: PathBuf,
+        /// The output directory.
+        #[arg(short, long, value_name = "OUTDIR")]
+        output: PathBuf,
+        /// Parquet files, or directories searched for *.parquet.
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+        /// Input columns to copy unchanged into the output.
+        #[arg(long, value_delimiter = ',', value_name = "COL,...")]
+        keep: Vec<String>,
+        /// Only these features (default: all).
+        #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+        features: Vec<String>,
+        /// The id column type.
+        #[arg(long, value_enum, default_value_t = IdTypeArg::Int32)]
+        id_type: IdTypeArg,
+        /// Training mode: inject OOV per each feature's train_oov_rate.
+        #[arg(long)]
+        train: bool,
+        /// Training seed.
+        #[arg(long, requires = "train", default_value_t = 0)]
+        seed: u64,
+        /// Training epoch.
+        #[arg(long, requires = "train", default_value_t = 0)]
+        epoch: u64,
+        /// Override every feature's train_oov_rate.
+        #[arg(long, requires = "train", value_name = "F")]
+        oov_rate: Option<f64>,
+    },
+    /// Measure how many values of some data a vocabulary knows.
+    Coverage {
+        /// The vocabulary file.
+        #[arg(long, value_name = "VOCAB.oov")]
+        vocab: PathBuf,
+        /// Parquet files, or directories searched for *.parquet.
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+        /// Print one JSON document on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a vocabulary's layout, counts and most frequent values.
     Inspect {
         /// The vocabulary file.
@@ -85,6 +130,13 @@ enum Command {
         #[arg(value_name = "VALUE", allow_hyphen_values = true)]
         values: Vec<String>,
     },
+}
+
+/// `--id-type`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+enum IdTypeArg {
+    Int32,
+    Int64,
 }
 
 /// A failure of a verb: the message, and whether it was the user's input
@@ -123,6 +175,34 @@ fn run(cli: Cli) -> Result<(), Failure> {
             output,
             inputs,
         } => cmd::build::run(&common, &spec, &output, &inputs),
+        Command::Apply {
+            vocab,
+            output,
+            inputs,
+            keep,
+            features,
+            id_type,
+            train,
+            seed,
+            epoch,
+            oov_rate,
+        } => cmd::apply::run(
+            &common,
+            cmd::apply::Request {
+                vocab: &vocab,
+                output: &output,
+                inputs: &inputs,
+                keep: &keep,
+                features: &features,
+                id_type: match id_type {
+                    IdTypeArg::Int32 => oovocab::IdType::Int32,
+                    IdTypeArg::Int64 => oovocab::IdType::Int64,
+                },
+                train: train.then_some(oovocab::Mode::Train { seed, epoch }),
+                oov_rate,
+            },
+        ),
+        Command::Coverage { vocab, inputs, json } => cmd::coverage::run(&common, &vocab, &inputs, json),
         Command::Inspect {
             vocab,
             feature,

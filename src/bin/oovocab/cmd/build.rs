@@ -3,22 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
-use oovocab::{ScanProgress, Spec, VocabularyBuilder};
+use oovocab::{Spec, VocabularyBuilder};
 
-use super::percent;
+use super::{Bar, percent};
 use crate::{Common, Failure};
-
-struct Bar(ProgressBar);
-
-impl ScanProgress for Bar {
-    fn start(&self, total_rows: u64) {
-        self.0.set_length(total_rows);
-    }
-    fn advance(&self, rows: u64) {
-        self.0.inc(rows);
-    }
-}
 
 pub fn run(
     common: &Common,
@@ -29,20 +17,9 @@ pub fn run(
     let started = Instant::now();
     let spec = Spec::from_path(spec_path)?;
     let mut builder = VocabularyBuilder::new(spec).threads(common.threads());
-    let bar = if common.progress() {
-        let bar = ProgressBar::new(0).with_style(
-            ProgressStyle::with_template(
-                "{spinner} counting [{bar:40}] {human_pos}/{human_len} rows ({per_sec}, {eta})",
-            )
-            .map_err(|e| Failure::Internal(e.to_string()))?
-            .progress_chars("=> "),
-        );
-        Bar(bar)
-    } else {
-        Bar(ProgressBar::hidden())
-    };
+    let bar = Bar::new(common, "counting")?;
     let counted = builder.add_paths_with_progress(inputs, &bar);
-    bar.0.finish_and_clear();
+    bar.finish();
     counted?;
     let vocab = builder.save(output)?;
     if common.verbose() {

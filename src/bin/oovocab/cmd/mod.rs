@@ -1,10 +1,45 @@
 //! One module per verb.
 
+pub mod apply;
 pub mod build;
+pub mod coverage;
 pub mod inspect;
 pub mod lookup;
 
-use oovocab::{Key, escape_bytes};
+use indicatif::{ProgressBar, ProgressStyle};
+use oovocab::{Key, ScanProgress, escape_bytes};
+
+use crate::{Common, Failure};
+
+/// A progress bar over rows, drawn only on a terminal.
+pub struct Bar(ProgressBar);
+
+impl Bar {
+    pub fn new(common: &Common, verb: &str) -> Result<Bar, Failure> {
+        if !common.progress() {
+            return Ok(Bar(ProgressBar::hidden()));
+        }
+        let style = ProgressStyle::with_template(&format!(
+            "{{spinner}} {verb} [{{bar:40}}] {{human_pos}}/{{human_len}} rows ({{per_sec}}, {{eta}})"
+        ))
+        .map_err(|e| Failure::Internal(e.to_string()))?
+        .progress_chars("=> ");
+        Ok(Bar(ProgressBar::new(0).with_style(style)))
+    }
+
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl ScanProgress for Bar {
+    fn start(&self, total_rows: u64) {
+        self.0.set_length(total_rows);
+    }
+    fn advance(&self, rows: u64) {
+        self.0.inc(rows);
+    }
+}
 
 /// A key as text: bytes with invalid UTF-8 as `\xNN`, integers in decimal.
 pub fn key_text(key: Key<'_>) -> String {
