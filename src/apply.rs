@@ -32,7 +32,10 @@ fn start_rows(inputs: &[ParquetInput]) -> Vec<u64> {
 }
 
 fn open_checked(transformer: &Transformer, files: &[PathBuf]) -> Result<Vec<ParquetInput>> {
-    let inputs: Vec<ParquetInput> = files.par_iter().map(|p| ParquetInput::open(p)).collect::<Result<_>>()?;
+    let inputs: Vec<ParquetInput> = files
+        .par_iter()
+        .map(|p| ParquetInput::open(p))
+        .collect::<Result<_>>()?;
     // Every file's columns and types are checked before anything is written.
     for input in &inputs {
         transformer.output_schema_from(input.schema(), &input.name())?;
@@ -77,7 +80,15 @@ pub fn apply_files(
             .par_iter()
             .zip(&found)
             .zip(&starts)
-            .map(|((input, f), &start)| write_one(transformer, input, &outdir.join(&f.relative), start, progress))
+            .map(|((input, f), &start)| {
+                write_one(
+                    transformer,
+                    input,
+                    &outdir.join(&f.relative),
+                    start,
+                    progress,
+                )
+            })
             .collect::<Result<Vec<Report>>>()?;
         let mut total = transformer.empty_report();
         reports.iter().for_each(|r| total.add(r));
@@ -85,7 +96,13 @@ pub fn apply_files(
     })
 }
 
-fn write_one(transformer: &Transformer, input: &ParquetInput, output: &Path, start: u64, progress: &dyn ScanProgress) -> Result<Report> {
+fn write_one(
+    transformer: &Transformer,
+    input: &ParquetInput,
+    output: &Path,
+    start: u64,
+    progress: &dyn ScanProgress,
+) -> Result<Report> {
     let dir = output.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let tmp = AtomicFile::create(output)?;
@@ -100,7 +117,8 @@ fn write_one(transformer: &Transformer, input: &ParquetInput, output: &Path, sta
         row_group: None,
         source,
     };
-    let mut writer = ArrowWriter::try_new(tmp.try_clone()?, schema, Some(props)).map_err(write_error)?;
+    let mut writer =
+        ArrowWriter::try_new(tmp.try_clone()?, schema, Some(props)).map_err(write_error)?;
     let roots = input.roots(&transformer.input_columns());
     let mut report = transformer.empty_report();
     let mut row = start;
@@ -141,7 +159,11 @@ pub fn coverage_files(
     thread_pool(threads)?.install(|| {
         let inputs = open_checked(&transformer, &files)?;
         progress.start(inputs.iter().map(ParquetInput::num_rows).sum());
-        let units: Vec<(usize, usize)> = inputs.iter().enumerate().flat_map(|(f, i)| (0..i.num_row_groups()).map(move |g| (f, g))).collect();
+        let units: Vec<(usize, usize)> = inputs
+            .iter()
+            .enumerate()
+            .flat_map(|(f, i)| (0..i.num_row_groups()).map(move |g| (f, g)))
+            .collect();
         units
             .par_iter()
             .try_fold(

@@ -22,7 +22,10 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".tmp")
@@ -41,7 +44,9 @@ impl AtomicFile {
 
     /// A second handle on the temporary file (for writers that own theirs).
     pub(crate) fn try_clone(&self) -> Result<File> {
-        self.file().try_clone().map_err(|e| Error::io(self.tmp.path(), e))
+        self.file()
+            .try_clone()
+            .map_err(|e| Error::io(self.tmp.path(), e))
     }
 
     /// Syncs the file, makes it readable like any other output (0644), and
@@ -49,13 +54,18 @@ impl AtomicFile {
     /// committing removes the temporary file.
     pub(crate) fn commit(self) -> Result<()> {
         let tmp_path = self.tmp.path().to_path_buf();
-        self.file().sync_all().map_err(|e| Error::io(&tmp_path, e))?;
+        self.file()
+            .sync_all()
+            .map_err(|e| Error::io(&tmp_path, e))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&tmp_path, std::fs::Permissions::from_mode(0o644)).map_err(|e| Error::io(&tmp_path, e))?;
+            std::fs::set_permissions(&tmp_path, std::fs::Permissions::from_mode(0o644))
+                .map_err(|e| Error::io(&tmp_path, e))?;
         }
-        self.tmp.persist(&self.path).map_err(|e| Error::io(&self.path, e.error))?;
+        self.tmp
+            .persist(&self.path)
+            .map_err(|e| Error::io(&self.path, e.error))?;
         Ok(())
     }
 }

@@ -133,7 +133,9 @@ pub enum Error {
         value: String,
     },
     /// A column's type does not match the feature's key type.
-    #[error("{source_name}: column {column:?} has type {data_type}, but feature {feature:?} has {key_type} keys")]
+    #[error(
+        "{source_name}: column {column:?} has type {data_type}, but feature {feature:?} has {key_type} keys"
+    )]
     TypeMismatch {
         /// The input (a file path or `<batch>`).
         source_name: String,
@@ -147,7 +149,9 @@ pub enum Error {
         key_type: &'static str,
     },
     /// A null value in a feature whose spec says `nulls = "error"`.
-    #[error("{source_name}: column {column:?} has a null at row {row}, and feature {feature:?} has nulls = \"error\"")]
+    #[error(
+        "{source_name}: column {column:?} has a null at row {row}, and feature {feature:?} has nulls = \"error\""
+    )]
     NullValue {
         /// The input (a file path or `<batch>`).
         source_name: String,

@@ -44,7 +44,9 @@ pub(crate) struct Discovered {
 
 pub(crate) fn discover(inputs: &[impl AsRef<Path>]) -> Result<Vec<Discovered>> {
     if inputs.is_empty() {
-        return Err(Error::NoInputs { path: PathBuf::new() });
+        return Err(Error::NoInputs {
+            path: PathBuf::new(),
+        });
     }
     let mut files = Vec::new();
     for input in inputs {
@@ -54,7 +56,9 @@ pub(crate) fn discover(inputs: &[impl AsRef<Path>]) -> Result<Vec<Discovered>> {
             let mut found = Vec::new();
             walk(input, &mut found)?;
             if found.is_empty() {
-                return Err(Error::NoInputs { path: input.to_path_buf() });
+                return Err(Error::NoInputs {
+                    path: input.to_path_buf(),
+                });
             }
             found.sort();
             files.extend(found.into_iter().map(|path| Discovered {
@@ -63,7 +67,10 @@ pub(crate) fn discover(inputs: &[impl AsRef<Path>]) -> Result<Vec<Discovered>> {
             }));
         } else {
             files.push(Discovered {
-                relative: input.file_name().map(PathBuf::from).unwrap_or_else(|| input.to_path_buf()),
+                relative: input
+                    .file_name()
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| input.to_path_buf()),
                 path: input.to_path_buf(),
             });
         }
@@ -135,7 +142,10 @@ impl ParquetInput {
 
     /// The root indices of these columns (which the caller has checked exist).
     pub(crate) fn roots(&self, columns: &[String]) -> Vec<usize> {
-        let mut roots: Vec<usize> = columns.iter().filter_map(|c| self.meta.schema().index_of(c).ok()).collect();
+        let mut roots: Vec<usize> = columns
+            .iter()
+            .filter_map(|c| self.meta.schema().index_of(c).ok())
+            .collect();
         roots.sort_unstable();
         roots.dedup();
         roots
@@ -143,7 +153,13 @@ impl ParquetInput {
 
     /// The largest row group's row count.
     pub(crate) fn max_row_group_rows(&self) -> usize {
-        self.meta.metadata().row_groups().iter().map(|g| g.num_rows().max(0) as usize).max().unwrap_or(0)
+        self.meta
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows().max(0) as usize)
+            .max()
+            .unwrap_or(0)
     }
 
     pub(crate) fn num_rows(&self) -> u64 {

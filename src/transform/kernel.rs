@@ -16,11 +16,22 @@ use crate::keys::Key;
 pub(crate) fn lookup(feature: &Feature<'_>, array: &dyn Array, null_id: i32) -> Vec<i32> {
     use DataType::*;
     let bytes = |it: &mut dyn Iterator<Item = Option<&[u8]>>| -> Vec<i32> {
-        it.map(|v| v.map_or(null_id, |b| feature.id(Key::Bytes(b)) as i32)).collect()
+        it.map(|v| v.map_or(null_id, |b| feature.id(Key::Bytes(b)) as i32))
+            .collect()
     };
     match array.data_type() {
-        Utf8 => bytes(&mut array.as_string::<i32>().iter().map(|v| v.map(str::as_bytes))),
-        LargeUtf8 => bytes(&mut array.as_string::<i64>().iter().map(|v| v.map(str::as_bytes))),
+        Utf8 => bytes(
+            &mut array
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.map(str::as_bytes)),
+        ),
+        LargeUtf8 => bytes(
+            &mut array
+                .as_string::<i64>()
+                .iter()
+                .map(|v| v.map(str::as_bytes)),
+        ),
         Utf8View => bytes(&mut array.as_string_view().iter().map(|v| v.map(str::as_bytes))),
         Binary => bytes(&mut array.as_binary::<i32>().iter()),
         LargeBinary => bytes(&mut array.as_binary::<i64>().iter()),

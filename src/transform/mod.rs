@@ -8,7 +8,10 @@ mod stream;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, GenericListArray, Int32Array, Int64Array, ListArray, OffsetSizeTrait, RecordBatch};
+use arrow_array::{
+    Array, ArrayRef, GenericListArray, Int32Array, Int64Array, ListArray, OffsetSizeTrait,
+    RecordBatch,
+};
 use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
@@ -131,9 +134,16 @@ impl Transformer {
         let mut plans = Vec::with_capacity(names.len());
         for name in names {
             let f = self.vocab.feature(name.as_ref())?;
-            let index = self.vocab.features().position(|g| g.name() == f.name()).unwrap_or_default();
+            let index = self
+                .vocab
+                .features()
+                .position(|g| g.name() == f.name())
+                .unwrap_or_default();
             if plans.iter().any(|p: &Plan| p.index == index) {
-                return Err(Error::InvalidArgument(format!("feature {:?} named twice", f.name())));
+                return Err(Error::InvalidArgument(format!(
+                    "feature {:?} named twice",
+                    f.name()
+                )));
             }
             plans.push(Plan {
                 index,
@@ -185,7 +195,9 @@ impl Transformer {
             .plans
             .iter_mut()
             .find(|p| vocab.feature_at(p.index).name() == feature)
-            .ok_or_else(|| Error::InvalidArgument(format!("feature {feature:?} is not transformed")))?;
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!("feature {feature:?} is not transformed"))
+            })?;
         plan.rate = rate;
         Ok(self.refresh())
     }
@@ -242,10 +254,16 @@ impl Transformer {
             let field = column_field(input, source, f.name(), f.column())?;
             check_type(&f, field.data_type(), source)?;
             let dt = match field.data_type() {
-                DataType::List(_) | DataType::LargeList(_) => DataType::new_list(self.id_type.data_type(), false),
+                DataType::List(_) | DataType::LargeList(_) => {
+                    DataType::new_list(self.id_type.data_type(), false)
+                }
                 _ => self.id_type.data_type(),
             };
-            fields.push(Field::new(f.name(), dt, field.is_nullable() && is_list(field.data_type())));
+            fields.push(Field::new(
+                f.name(),
+                dt,
+                field.is_nullable() && is_list(field.data_type()),
+            ));
         }
         for k in &self.keep {
             if self.features().any(|f| f.name() == k) {
@@ -274,18 +292,29 @@ impl Transformer {
     ///
     /// # Errors
     /// As [`transform`](Self::transform).
-    pub fn transform_at(&self, batch: &RecordBatch, start_row: u64) -> Result<(RecordBatch, Report)> {
+    pub fn transform_at(
+        &self,
+        batch: &RecordBatch,
+        start_row: u64,
+    ) -> Result<(RecordBatch, Report)> {
         self.transform_from(batch, start_row, "<batch>")
     }
 
-    pub(crate) fn transform_from(&self, batch: &RecordBatch, start_row: u64, source: &str) -> Result<(RecordBatch, Report)> {
+    pub(crate) fn transform_from(
+        &self,
+        batch: &RecordBatch,
+        start_row: u64,
+        source: &str,
+    ) -> Result<(RecordBatch, Report)> {
         let schema = self.output_schema_from(&batch.schema(), source)?;
         let mut report = self.empty_report();
         report.rows = batch.num_rows() as u64;
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         for (plan, stats) in self.plans.iter().zip(&mut report.features) {
             let f = self.vocab.feature_at(plan.index);
-            let array = batch.column_by_name(f.column()).expect("checked by output_schema");
+            let array = batch
+                .column_by_name(f.column())
+                .expect("checked by output_schema");
             let ctx = Context {
                 feature: f,
                 plan,
@@ -296,7 +325,12 @@ impl Transformer {
             columns.push(ctx.column(array.as_ref(), stats)?);
         }
         for k in &self.keep {
-            columns.push(batch.column_by_name(k).expect("checked by output_schema").clone());
+            columns.push(
+                batch
+                    .column_by_name(k)
+                    .expect("checked by output_schema")
+                    .clone(),
+            );
         }
         let out = RecordBatch::try_new(schema, columns).map_err(|source| Error::Arrow {
             context: format!("{source}: assembling the output batch"),
@@ -309,7 +343,10 @@ impl Transformer {
     pub fn empty_report(&self) -> Report {
         Report {
             rows: 0,
-            features: self.features().map(|f| FeatureReport::new(f.name())).collect(),
+            features: self
+                .features()
+                .map(|f| FeatureReport::new(f.name()))
+                .collect(),
         }
     }
 }
@@ -318,7 +355,9 @@ fn check_rate(rate: f64) -> Result<()> {
     if (0.0..=1.0).contains(&rate) {
         Ok(())
     } else {
-        Err(Error::InvalidArgument(format!("an OOV rate must be between 0 and 1, not {rate}")))
+        Err(Error::InvalidArgument(format!(
+            "an OOV rate must be between 0 and 1, not {rate}"
+        )))
     }
 }
 
@@ -326,13 +365,20 @@ fn is_list(dt: &DataType) -> bool {
     matches!(dt, DataType::List(_) | DataType::LargeList(_))
 }
 
-fn column_field<'s>(input: &'s Schema, source: &str, feature: &str, column: &str) -> Result<&'s Field> {
-    input.field_with_name(column).map_err(|_| Error::MissingColumn {
-        source_name: source.to_string(),
-        feature: feature.to_string(),
-        column: column.to_string(),
-        available: input.fields().iter().map(|f| f.name().clone()).collect(),
-    })
+fn column_field<'s>(
+    input: &'s Schema,
+    source: &str,
+    feature: &str,
+    column: &str,
+) -> Result<&'s Field> {
+    input
+        .field_with_name(column)
+        .map_err(|_| Error::MissingColumn {
+            source_name: source.to_string(),
+            feature: feature.to_string(),
+            column: column.to_string(),
+            available: input.fields().iter().map(|f| f.name().clone()).collect(),
+        })
 }
 
 /// Checks that a column of type `dt` can be looked up in `feature`:
@@ -382,14 +428,26 @@ impl Context<'_> {
                 let mut buf = Vec::new();
                 for row in 0..ids.len() {
                     let is_null = nulls.as_ref().is_some_and(|n| n.is_null(row));
-                    self.visit(&mut ids, row, is_null, self.start_row + row as u64, None, stats, &mut buf)?;
+                    self.visit(
+                        &mut ids,
+                        row,
+                        is_null,
+                        self.start_row + row as u64,
+                        None,
+                        stats,
+                        &mut buf,
+                    )?;
                 }
                 Ok(self.ids_array(ids))
             }
         }
     }
 
-    fn list<O: OffsetSizeTrait>(&self, list: &GenericListArray<O>, stats: &mut FeatureReport) -> Result<ArrayRef> {
+    fn list<O: OffsetSizeTrait>(
+        &self,
+        list: &GenericListArray<O>,
+        stats: &mut FeatureReport,
+    ) -> Result<ArrayRef> {
         let offsets = list.value_offsets();
         let first = offsets[0].as_usize();
         let last = offsets[list.len()].as_usize();
@@ -401,20 +459,43 @@ impl Context<'_> {
             if list.is_null(row) {
                 continue;
             }
-            let (s, e) = (offsets[row].as_usize() - first, offsets[row + 1].as_usize() - first);
+            let (s, e) = (
+                offsets[row].as_usize() - first,
+                offsets[row + 1].as_usize() - first,
+            );
             for (j, pos) in (s..e).enumerate() {
                 let is_null = value_nulls.as_ref().is_some_and(|n| n.is_null(pos));
-                self.visit(&mut ids, pos, is_null, self.start_row + row as u64, Some(j as u64), stats, &mut buf)?;
+                self.visit(
+                    &mut ids,
+                    pos,
+                    is_null,
+                    self.start_row + row as u64,
+                    Some(j as u64),
+                    stats,
+                    &mut buf,
+                )?;
             }
         }
         let new_offsets: Vec<i32> = offsets
             .iter()
             .map(|o| i32::try_from(o.as_usize() - first))
             .collect::<Result<_, _>>()
-            .map_err(|_| Error::InvalidArgument(format!("{}: a batch of column {:?} has more than 2^31 list elements", self.source, self.feature.column())))?;
+            .map_err(|_| {
+                Error::InvalidArgument(format!(
+                    "{}: a batch of column {:?} has more than 2^31 list elements",
+                    self.source,
+                    self.feature.column()
+                ))
+            })?;
         let item = Arc::new(Field::new_list_field(self.id_type.data_type(), false));
         let nulls: Option<NullBuffer> = list.nulls().cloned();
-        let out = ListArray::try_new(item, OffsetBuffer::new(ScalarBuffer::from(new_offsets)), self.ids_array(ids), nulls).map_err(|source| Error::Arrow {
+        let out = ListArray::try_new(
+            item,
+            OffsetBuffer::new(ScalarBuffer::from(new_offsets)),
+            self.ids_array(ids),
+            nulls,
+        )
+        .map_err(|source| Error::Arrow {
             context: format!("{}: column {:?}", self.source, self.feature.column()),
             source,
         })?;
@@ -430,7 +511,16 @@ impl Context<'_> {
     /// Counts one occurrence and, in training mode, maybe hides it.
     #[allow(clippy::too_many_arguments)]
     #[inline]
-    fn visit(&self, ids: &mut [i32], pos: usize, is_null: bool, row: u64, element: Option<u64>, stats: &mut FeatureReport, buf: &mut Vec<u8>) -> Result<()> {
+    fn visit(
+        &self,
+        ids: &mut [i32],
+        pos: usize,
+        is_null: bool,
+        row: u64,
+        element: Option<u64>,
+        stats: &mut FeatureReport,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
         if is_null {
             stats.null_count += 1;
             if self.feature.spec().nulls == NullPolicy::Error {
@@ -452,7 +542,10 @@ impl Context<'_> {
         }
         stats.known_count += 1;
         if let Some((injection, unit)) = &self.plan.injection {
-            let key = self.feature.key(id - layout.first_vocab_id()).expect("a known id has a key");
+            let key = self
+                .feature
+                .key(id - layout.first_vocab_id())
+                .expect("a known id has a key");
             let hidden = match unit {
                 OovUnit::Row => injection.hides_row(buf, row, element),
                 OovUnit::Value => injection.hides_value(buf, key),
@@ -542,5 +635,231 @@ impl Feature<'_> {
             )));
         }
         self.ids_array(array, id_type)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builder::VocabularyBuilder;
+    use crate::spec::Spec;
+    use arrow_array::builder::{LargeListBuilder, ListBuilder, StringBuilder};
+    use arrow_array::types::{Int8Type, Int32Type as I32};
+    use arrow_array::*;
+
+    /// A vocabulary of `b` (3 times), `a` (2), `c` (1) with min_count 2:
+    /// ids 0 padding, 1 null (with `nulls = "slot"`), 2 and 3 OOV, then
+    /// b = 4, a = 5.
+    fn bytes_vocab(nulls: &str) -> Arc<Vocabulary> {
+        let spec = Spec::from_toml_str(&format!(
+            "[[feature]]\nname = \"f\"\nmin_count = 2\noov_buckets = 2\nnulls = \"{nulls}\"\n"
+        ))
+        .unwrap();
+        let mut b = VocabularyBuilder::new(spec);
+        let batch = RecordBatch::try_from_iter([(
+            "f",
+            Arc::new(StringArray::from(vec!["b", "a", "b", "c", "a", "b"])) as ArrayRef,
+        )])
+        .unwrap();
+        b.add_batch(&batch).unwrap();
+        Arc::new(b.build().unwrap())
+    }
+
+    fn ids_of(vocab: &Vocabulary, array: &dyn Array) -> Vec<i32> {
+        vocab
+            .feature("f")
+            .unwrap()
+            .ids(array)
+            .unwrap()
+            .values()
+            .to_vec()
+    }
+
+    #[test]
+    fn every_bytes_type_gives_the_same_ids() {
+        let v = bytes_vocab("slot");
+        let f = v.feature("f").unwrap();
+        let oov = f.oov_id("zz") as i32;
+        let expected = vec![4, 5, 1, oov];
+        let vals = vec![Some("b"), Some("a"), None, Some("zz")];
+        let bytes: Vec<Option<&[u8]>> = vals.iter().map(|v| v.map(str::as_bytes)).collect();
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vals.clone())),
+            Arc::new(LargeStringArray::from(vals.clone())),
+            Arc::new(StringViewArray::from(vals.clone())),
+            Arc::new(BinaryArray::from(bytes.clone())),
+            Arc::new(LargeBinaryArray::from(bytes.clone())),
+            Arc::new(BinaryViewArray::from(bytes.clone())),
+            Arc::new(vals.iter().copied().collect::<DictionaryArray<I32>>()),
+            Arc::new(vals.iter().copied().collect::<DictionaryArray<Int8Type>>()),
+        ];
+        for a in arrays {
+            assert_eq!(ids_of(&v, a.as_ref()), expected, "{}", a.data_type());
+        }
+        let fixed = FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+            vec![Some(b"b"), None, Some(b"q")].into_iter(),
+            1,
+        )
+        .unwrap();
+        assert_eq!(ids_of(&v, &fixed), vec![4, 1, f.oov_id("q") as i32]);
+    }
+
+    #[test]
+    fn dictionary_with_null_values_and_unused_entries() {
+        let v = bytes_vocab("slot");
+        let values = StringArray::from(vec![Some("a"), None, Some("unused"), Some("b")]);
+        let keys = Int32Array::from(vec![Some(3), Some(1), None, Some(0)]);
+        let dict = DictionaryArray::<I32>::try_new(keys, Arc::new(values)).unwrap();
+        assert_eq!(ids_of(&v, &dict), vec![4, 1, 1, 5]);
+    }
+
+    #[test]
+    fn integer_widths_map_to_the_same_keys() {
+        let spec = Spec::from_toml_str("[[feature]]\nname = \"f\"\n").unwrap();
+        let mut b = VocabularyBuilder::new(spec);
+        b.add_batch(
+            &RecordBatch::try_from_iter([(
+                "f",
+                Arc::new(Int64Array::from(vec![7, 7, 9])) as ArrayRef,
+            )])
+            .unwrap(),
+        )
+        .unwrap();
+        let v = b.build().unwrap();
+        let f = v.feature("f").unwrap();
+        let expected = vec![3, 4, f.oov_id(5i64) as i32, 1];
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(Int8Array::from(vec![Some(7), Some(9), Some(5), None])),
+            Arc::new(Int16Array::from(vec![Some(7), Some(9), Some(5), None])),
+            Arc::new(Int32Array::from(vec![Some(7), Some(9), Some(5), None])),
+            Arc::new(Int64Array::from(vec![Some(7), Some(9), Some(5), None])),
+            Arc::new(UInt8Array::from(vec![Some(7), Some(9), Some(5), None])),
+            Arc::new(UInt16Array::from(vec![Some(7), Some(9), Some(5), None])),
+            Arc::new(UInt32Array::from(vec![Some(7), Some(9), Some(5), None])),
+            Arc::new(UInt64Array::from(vec![Some(7), Some(9), Some(5), None])),
+        ];
+        for a in arrays {
+            assert_eq!(
+                f.ids(a.as_ref()).unwrap().values().to_vec(),
+                expected,
+                "{}",
+                a.data_type()
+            );
+        }
+        assert!(matches!(
+            f.ids(&StringArray::from(vec!["7"])),
+            Err(Error::TypeMismatch { .. })
+        ));
+        assert!(matches!(
+            f.ids(&Float32Array::from(vec![7.0])),
+            Err(Error::UnsupportedType { .. })
+        ));
+        assert_eq!(
+            f.ids_i64(&Int64Array::from(vec![7]))
+                .unwrap()
+                .values()
+                .to_vec(),
+            vec![3i64]
+        );
+    }
+
+    #[test]
+    fn lists_keep_null_lists_and_map_null_elements() {
+        let v = bytes_vocab("slot");
+        let f = v.feature("f").unwrap();
+        let mut lb = ListBuilder::new(StringBuilder::new());
+        lb.append_value([Some("a"), None, Some("b")]);
+        lb.append_null();
+        lb.append_value([] as [Option<&str>; 0]);
+        lb.append_value([Some("zz")]);
+        let list = lb.finish();
+        let mut large = LargeListBuilder::new(StringBuilder::new());
+        for i in 0..list.len() {
+            if list.is_null(i) {
+                large.append_null();
+            } else {
+                let inner = list.value(i);
+                large.append_value(inner.as_string::<i32>().iter());
+            }
+        }
+        let large = large.finish();
+        for array in [&list as &dyn Array, &large as &dyn Array] {
+            let out = f.ids_array(array, IdType::Int32).unwrap();
+            let out = out.as_list::<i32>();
+            assert!(out.is_null(1) && out.is_valid(2));
+            assert_eq!(
+                out.value(0).as_primitive::<I32>().values().to_vec(),
+                vec![5, 1, 4]
+            );
+            assert_eq!(out.value(2).len(), 0);
+            assert_eq!(
+                out.value(3).as_primitive::<I32>().values().to_vec(),
+                vec![f.oov_id("zz") as i32]
+            );
+        }
+        // A sliced list (offsets not starting at 0) maps the same.
+        let sliced = list.slice(2, 2);
+        let out = f.ids_array(&sliced, IdType::Int64).unwrap();
+        let out = out.as_list::<i32>();
+        assert_eq!(
+            out.value(1)
+                .as_primitive::<arrow_array::types::Int64Type>()
+                .values()
+                .to_vec(),
+            vec![f.oov_id("zz") as i64]
+        );
+        assert!(f.ids(&list).is_err(), "ids() is for flat arrays");
+    }
+
+    #[test]
+    fn null_policies() {
+        let nulls = StringArray::from(vec![None, Some("b")]);
+        assert_eq!(ids_of(&bytes_vocab("oov"), &nulls), vec![1, 3]);
+        let v = bytes_vocab("error");
+        let err = v.feature("f").unwrap().ids(&nulls).unwrap_err().to_string();
+        assert!(err.contains("null") && err.contains("\"f\""), "{err}");
+    }
+
+    #[test]
+    fn transform_reports_and_keeps_columns() {
+        let v = bytes_vocab("slot");
+        let batch = RecordBatch::try_from_iter([
+            (
+                "f",
+                Arc::new(StringArray::from(vec![Some("a"), None, Some("q")])) as ArrayRef,
+            ),
+            (
+                "label",
+                Arc::new(Int32Array::from(vec![1, 0, 1])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let t = Transformer::new(v.clone()).with_keep(&["label"]);
+        let (out, report) = t.transform_at(&batch, 0).unwrap();
+        assert_eq!(out.schema().field(0).name(), "f");
+        assert_eq!(out.column(1).as_ref(), batch.column(1).as_ref());
+        let r = &report.features[0];
+        assert_eq!(
+            (
+                r.occurrences,
+                r.null_count,
+                r.known_count,
+                r.oov_count,
+                r.injected
+            ),
+            (2, 1, 1, 1, 0)
+        );
+        let clash = Transformer::new(v.clone())
+            .with_keep(&["f"])
+            .transform(&batch)
+            .unwrap_err();
+        assert!(clash.to_string().contains("kept column \"f\""));
+        let missing = Transformer::new(v)
+            .transform(&RecordBatch::try_from_iter([("g", batch.column(1).clone())]).unwrap())
+            .unwrap_err();
+        assert!(
+            missing.to_string().contains("the columns are: g"),
+            "{missing}"
+        );
     }
 }

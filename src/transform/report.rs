@@ -65,7 +65,11 @@ impl Report {
     pub fn add(&mut self, other: &Report) {
         self.rows += other.rows;
         if self.features.is_empty() {
-            self.features = other.features.iter().map(|f| FeatureReport::new(&f.name)).collect();
+            self.features = other
+                .features
+                .iter()
+                .map(|f| FeatureReport::new(&f.name))
+                .collect();
         }
         for (a, b) in self.features.iter_mut().zip(&other.features) {
             a.add(b);

@@ -51,7 +51,12 @@ impl<R: RecordBatchReader> TransformReader<R> {
         self
     }
 
-    pub(crate) fn with_source(input: R, transformer: Transformer, start_row: u64, source: String) -> Result<Self> {
+    pub(crate) fn with_source(
+        input: R,
+        transformer: Transformer,
+        start_row: u64,
+        source: String,
+    ) -> Result<Self> {
         let schema = transformer.output_schema_from(&input.schema(), &source)?;
         let report = transformer.empty_report();
         Ok(TransformReader {
@@ -77,7 +82,9 @@ impl<R: RecordBatchReader> TransformReader<R> {
             context: self.source.clone(),
             source,
         })?;
-        let (out, report) = self.transformer.transform_from(&batch, self.next_row, &self.source)?;
+        let (out, report) = self
+            .transformer
+            .transform_from(&batch, self.next_row, &self.source)?;
         self.next_row += batch.num_rows() as u64;
         self.report.add(&report);
         Ok(Some(out))
@@ -88,7 +95,9 @@ impl<R: RecordBatchReader> Iterator for TransformReader<R> {
     type Item = Result<RecordBatch, ArrowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_inner().map_err(|e| ArrowError::ExternalError(Box::new(e))).transpose()
+        self.next_inner()
+            .map_err(|e| ArrowError::ExternalError(Box::new(e)))
+            .transpose()
     }
 }
 

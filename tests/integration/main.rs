@@ -9,6 +9,9 @@ mod cli;
 /// Building on every column type, compared with an independent count.
 mod types;
 
+/// `apply` and `coverage`: ids, training mode, held-out coverage, bad input.
+mod apply;
+
 /// Corrupt artifacts and other bad inputs.
 mod corrupt;
 

@@ -1,8 +1,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
-use oovocab::{Counts, Key, Slot, Spec, Vocabulary, VocabularyBuilder};
+use oovocab::{Counts, Key, Mode, Slot, Spec, Transformer, Vocabulary, VocabularyBuilder};
 use parquet::basic::Compression;
 use proptest::prelude::*;
 
@@ -187,6 +189,72 @@ proptest! {
             let right: Vec<_> = b.iter().collect();
             prop_assert_eq!(left, right);
             prop_assert_eq!(a.stats(), b.stats());
+        }
+    }
+}
+
+fn injection_vocab(unit: &str) -> Arc<Vocabulary> {
+    let spec = Spec::from_toml_str(&format!(
+        "[[feature]]\nname = \"s\"\noov_buckets = 4\ntrain_oov_unit = \"{unit}\"\n\n[[feature]]\nname = \"n\"\n"
+    ))
+    .unwrap();
+    let mut b = VocabularyBuilder::new(spec);
+    let keys: Vec<Option<String>> = (0..500).map(|i| Some(format!("k{i}"))).collect();
+    let ints: Vec<Option<i64>> = (0..500).map(Some).collect();
+    b.add_batch(&batch(&keys, &ints)).unwrap();
+    Arc::new(b.build().unwrap())
+}
+
+fn id_column(b: &RecordBatch, name: &str) -> Vec<i32> {
+    b.column_by_name(name)
+        .unwrap()
+        .as_primitive::<Int32Type>()
+        .values()
+        .to_vec()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// The transformer gives every value the id `Feature::id` gives it.
+    #[test]
+    fn transformer_agrees_with_id(data in rows()) {
+        let vocab = injection_vocab("row");
+        let (s, n) = split(&data);
+        let out = Transformer::new(vocab.clone()).transform(&batch(&s, &n)).unwrap();
+        let (fs, fnum) = (vocab.feature("s").unwrap(), vocab.feature("n").unwrap());
+        let expected_s: Vec<i32> = s.iter().map(|v| v.as_ref().map_or(fs.null_id().unwrap(), |v| fs.id(v.as_str())) as i32).collect();
+        let expected_n: Vec<i32> = n.iter().map(|v| v.map_or(fnum.null_id().unwrap(), |v| fnum.id(v)) as i32).collect();
+        prop_assert_eq!(id_column(&out, "s"), expected_s);
+        prop_assert_eq!(id_column(&out, "n"), expected_n);
+    }
+
+    /// Injection depends only on (seed, epoch, feature, global row): the same
+    /// rows split into batches at any points give the same ids, and the
+    /// share hidden converges to the rate.
+    #[test]
+    fn injection_is_deterministic_and_converges(seed in any::<u64>(), epoch in 0u64..4, rate in 0.05f64..0.95, cut in 1usize..4000) {
+        let vocab = injection_vocab("row");
+        let rows = 4000usize;
+        let s: Vec<Option<String>> = (0..rows).map(|i| Some(format!("k{}", i % 500))).collect();
+        let n: Vec<Option<i64>> = (0..rows).map(|i| Some((i % 500) as i64)).collect();
+        let t = Transformer::new(vocab.clone()).with_mode(Mode::Train { seed, epoch }).with_oov_rate(rate).unwrap();
+        let (whole, report) = t.transform_at(&batch(&s, &n), 0).unwrap();
+        let (a, _) = t.transform_at(&batch(&s[..cut], &n[..cut]), 0).unwrap();
+        let (b, _) = t.transform_at(&batch(&s[cut..], &n[cut..]), cut as u64).unwrap();
+        let mut joined = id_column(&a, "s");
+        joined.extend(id_column(&b, "s"));
+        prop_assert_eq!(&joined, &id_column(&whole, "s"));
+        let r = &report.features[0];
+        prop_assert_eq!(r.known_count, rows as u64);
+        let share = r.injected as f64 / rows as f64;
+        let sd = (rate * (1.0 - rate) / rows as f64).sqrt();
+        prop_assert!((share - rate).abs() < 5.0 * sd, "share {} rate {}", share, rate);
+        // Injected ids are the value's own OOV bucket.
+        let f = vocab.feature("s").unwrap();
+        for (v, id) in s.iter().zip(id_column(&whole, "s")) {
+            let v = v.as_deref().unwrap();
+            prop_assert!(id as u32 == f.id(v) || id as u32 == f.oov_id(v));
         }
     }
 }

@@ -202,7 +202,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 oov_rate,
             },
         ),
-        Command::Coverage { vocab, inputs, json } => cmd::coverage::run(&common, &vocab, &inputs, json),
+        Command::Coverage {
+            vocab,
+            inputs,
+            json,
+        } => cmd::coverage::run(&common, &vocab, &inputs, json),
         Command::Inspect {
             vocab,
             feature,

@@ -24,7 +24,9 @@ pub struct Request<'a> {
 pub fn run(common: &Common, req: Request<'_>) -> Result<(), Failure> {
     let started = Instant::now();
     let vocab = Arc::new(Vocabulary::open(req.vocab)?);
-    let mut t = Transformer::new(vocab).with_keep(req.keep).with_id_type(req.id_type);
+    let mut t = Transformer::new(vocab)
+        .with_keep(req.keep)
+        .with_id_type(req.id_type);
     if !req.features.is_empty() {
         t = t.with_features(req.features)?;
     }

@@ -10,7 +10,12 @@ use serde_json::json;
 use super::{Bar, percent};
 use crate::{Common, Failure};
 
-pub fn run(common: &Common, vocab: &Path, inputs: &[PathBuf], as_json: bool) -> Result<(), Failure> {
+pub fn run(
+    common: &Common,
+    vocab: &Path,
+    inputs: &[PathBuf],
+    as_json: bool,
+) -> Result<(), Failure> {
     let vocab = Arc::new(Vocabulary::open(vocab)?);
     let bar = Bar::new(common, "measuring")?;
     let done = coverage_files(vocab, None, inputs, common.threads(), &bar);
