@@ -862,4 +862,32 @@ mod tests {
             "{missing}"
         );
     }
+
+    #[test]
+    fn one_vocabulary_serves_many_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Vocabulary>();
+        send_sync::<Transformer>();
+        let v = bytes_vocab("slot");
+        let values: Vec<String> = (0..10_000)
+            .map(|i| ["a", "b", "c", "zz"][i % 4].to_string())
+            .collect();
+        let batch =
+            RecordBatch::try_from_iter([("f", Arc::new(StringArray::from(values)) as ArrayRef)])
+                .unwrap();
+        let t = Transformer::new(v)
+            .with_mode(Mode::Train { seed: 5, epoch: 1 })
+            .with_oov_rate(0.5)
+            .unwrap();
+        let expected = t.transform_at(&batch, 100).unwrap();
+        assert!(expected.1.features[0].injected > 2000, "{:?}", expected.1);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| t.clone().transform_at(&batch, 100).unwrap()))
+                .collect();
+            for h in handles {
+                assert_eq!(h.join().unwrap(), expected);
+            }
+        });
+    }
 }
