@@ -43,6 +43,7 @@ impl AtomicFile {
     }
 
     /// A second handle on the temporary file (for writers that own theirs).
+    #[cfg(feature = "parquet")]
     pub(crate) fn try_clone(&self) -> Result<File> {
         self.file()
             .try_clone()
