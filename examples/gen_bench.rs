@@ -113,7 +113,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 category.append_value(format!("category-{}", categories.sample(&mut rng)));
                 user.push((rng.below(2_000_000) as i64).wrapping_mul(0x5851_f42d_4c95_7f2d) >> 16);
                 for _ in 0..rng.below(5) {
-                    tag_lists.values().append_value(format!("tag-{}", tags.sample(&mut rng)));
+                    tag_lists
+                        .values()
+                        .append_value(format!("tag-{}", tags.sample(&mut rng)));
                 }
                 tag_lists.append(true);
                 ts.push(1_767_225_600_000 + ((f * per_file + done + r) as i64) * 7);
@@ -125,11 +127,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ("category", Arc::new(category.finish()) as ArrayRef),
                 ("user_id", Arc::new(Int64Array::from(user)) as ArrayRef),
                 ("tags", Arc::new(tag_lists.finish()) as ArrayRef),
-                ("ts", Arc::new(TimestampMillisecondArray::from(ts).with_timezone("UTC")) as ArrayRef),
+                (
+                    "ts",
+                    Arc::new(TimestampMillisecondArray::from(ts).with_timezone("UTC")) as ArrayRef,
+                ),
                 ("clicked", Arc::new(BooleanArray::from(clicked)) as ArrayRef),
             ])?;
             if writer.is_none() {
-                writer = Some(ArrowWriter::try_new(File::create(&path)?, batch.schema(), Some(props.clone()))?);
+                writer = Some(ArrowWriter::try_new(
+                    File::create(&path)?,
+                    batch.schema(),
+                    Some(props.clone()),
+                )?);
             }
             writer.as_mut().expect("created above").write(&batch)?;
             done += n;

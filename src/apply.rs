@@ -34,7 +34,7 @@ fn start_rows(inputs: &[ParquetInput]) -> Vec<u64> {
 fn open_checked(transformer: &Transformer, files: &[PathBuf]) -> Result<Vec<ParquetInput>> {
     let inputs: Vec<ParquetInput> = files
         .par_iter()
-        .map(|p| ParquetInput::open(p))
+        .map(|p| ParquetInput::open(p, &transformer.dictionary_columns()))
         .collect::<Result<_>>()?;
     // Every file's columns and types are checked before anything is written.
     for input in &inputs {

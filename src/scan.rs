@@ -5,11 +5,15 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use arrow_array::RecordBatch;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
+use parquet::basic::Encoding;
 
 use crate::count::{InputFile, key_type_of};
 use crate::error::{Error, Result};
@@ -103,17 +107,28 @@ pub(crate) struct ParquetInput {
 
 impl ParquetInput {
     /// Opens a file and reads its footer.
-    pub(crate) fn open(path: &Path) -> Result<ParquetInput> {
+    ///
+    /// String and binary columns among `dictionary_columns` (and lists of
+    /// them) whose every data page is dictionary-encoded are read as Arrow
+    /// dictionary arrays: the values of the Parquet dictionary page, and a
+    /// key per row. Counting and lookups then hash each dictionary entry
+    /// once instead of every row. Columns that fall back to plain pages keep
+    /// their type (decoding them into a dictionary would cost a hash per row).
+    pub(crate) fn open(path: &Path, dictionary_columns: &[String]) -> Result<ParquetInput> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
-        let meta =
-            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|source| {
-                Error::Parquet {
-                    path: path.to_path_buf(),
-                    row_group: None,
-                    source,
-                }
-            })?;
+        let parquet_error = |source| Error::Parquet {
+            path: path.to_path_buf(),
+            row_group: None,
+            source,
+        };
+        let mut meta =
+            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(parquet_error)?;
+        if let Some(hinted) = dictionary_hint(&meta, dictionary_columns) {
+            let options = ArrowReaderOptions::new().with_schema(hinted);
+            meta = ArrowReaderMetadata::try_new(meta.metadata().clone(), options)
+                .map_err(parquet_error)?;
+        }
         Ok(ParquetInput {
             path: path.to_path_buf(),
             size,
@@ -136,7 +151,7 @@ impl ParquetInput {
         self.meta.metadata().num_row_groups()
     }
 
-    pub(crate) fn schema(&self) -> &arrow_schema::SchemaRef {
+    pub(crate) fn schema(&self) -> &SchemaRef {
         self.meta.schema()
     }
 
@@ -222,4 +237,72 @@ impl ParquetInput {
         }
         Ok(())
     }
+}
+
+/// The file's Arrow schema with dictionary types for the columns of
+/// `columns` that are dictionary-encoded throughout, or `None` when there
+/// are none.
+fn dictionary_hint(meta: &ArrowReaderMetadata, columns: &[String]) -> Option<SchemaRef> {
+    let schema = meta.schema();
+    let parquet = meta.metadata();
+    let all_dictionary = |root: &str| -> bool {
+        let leaves: Vec<usize> = (0..parquet.file_metadata().schema_descr().num_columns())
+            .filter(|&i| {
+                parquet
+                    .file_metadata()
+                    .schema_descr()
+                    .column(i)
+                    .path()
+                    .parts()
+                    .first()
+                    .map(String::as_str)
+                    == Some(root)
+            })
+            .collect();
+        leaves.len() == 1
+            && parquet.num_row_groups() > 0
+            && parquet.row_groups().iter().all(|g| {
+                let c = g.column(leaves[0]);
+                c.dictionary_page_offset().is_some()
+                    && c.page_encoding_stats_mask().is_some_and(|m| {
+                        m.is_only(Encoding::PLAIN_DICTIONARY) || m.is_only(Encoding::RLE_DICTIONARY)
+                    })
+            })
+    };
+    let dictionary = |dt: &DataType| -> Option<DataType> {
+        match dt {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary => {
+                Some(DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(dt.clone()),
+                ))
+            }
+            _ => None,
+        }
+    };
+    let mut changed = false;
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let hinted = if columns.iter().any(|c| c == f.name()) && all_dictionary(f.name()) {
+                match f.data_type() {
+                    DataType::List(item) => dictionary(item.data_type())
+                        .map(|d| DataType::List(Arc::new(item.as_ref().clone().with_data_type(d)))),
+                    DataType::LargeList(item) => dictionary(item.data_type()).map(|d| {
+                        DataType::LargeList(Arc::new(item.as_ref().clone().with_data_type(d)))
+                    }),
+                    dt => dictionary(dt),
+                }
+            } else {
+                None
+            };
+            changed |= hinted.is_some();
+            match hinted {
+                Some(dt) => f.as_ref().clone().with_data_type(dt),
+                None => f.as_ref().clone(),
+            }
+        })
+        .collect();
+    changed.then(|| Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
 }

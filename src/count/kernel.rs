@@ -218,13 +218,7 @@ fn add_bytes<'a>(
             _ if w == 0 => {}
             Some(b) => {
                 total += w;
-                // Allocates only for a key not seen before.
-                match map.get_mut(b) {
-                    Some(n) => *n += w,
-                    None => {
-                        map.insert(Box::from(b), w);
-                    }
-                }
+                map.add(b, w);
             }
             None => nulls += w,
         }

@@ -4,6 +4,7 @@
 //! files, machines) and [merging](Counts::merge) the parts gives the same
 //! counts as counting everything at once, whatever the grouping and order.
 
+mod bytes;
 mod kernel;
 #[cfg(feature = "parquet")]
 pub(crate) mod parallel;
@@ -12,6 +13,7 @@ use arrow_array::RecordBatch;
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
+pub(crate) use bytes::BytesCounts;
 pub use kernel::{is_supported, key_type_of};
 
 use crate::error::{Error, Result};
@@ -44,7 +46,7 @@ pub(crate) enum KeyCounts {
     /// Nothing counted yet.
     #[default]
     Empty,
-    Bytes(HashMap<Box<[u8]>, u64>),
+    Bytes(BytesCounts),
     Int(HashMap<i64, u64>),
     Uint(HashMap<u64, u64>),
 }
@@ -96,7 +98,7 @@ impl FeatureCounts {
     pub fn count<'a>(&self, key: impl Into<crate::Key<'a>>) -> u64 {
         use crate::Key;
         match (&self.table, key.into()) {
-            (KeyCounts::Bytes(m), Key::Bytes(b)) => m.get(b).copied(),
+            (KeyCounts::Bytes(m), Key::Bytes(b)) => Some(m.get(b)),
             (KeyCounts::Int(m), Key::Int(v)) => m.get(&v).copied(),
             (KeyCounts::Int(m), Key::Uint(v)) => {
                 i64::try_from(v).ok().and_then(|v| m.get(&v).copied())
@@ -122,7 +124,7 @@ impl FeatureCounts {
                 self.key_type = Some(key_type);
                 self.key_type_source = source.to_string();
                 self.table = match key_type {
-                    KeyType::Bytes => KeyCounts::Bytes(HashMap::new()),
+                    KeyType::Bytes => KeyCounts::Bytes(BytesCounts::default()),
                     KeyType::Int => KeyCounts::Int(HashMap::new()),
                     KeyType::Uint => KeyCounts::Uint(HashMap::new()),
                 };
@@ -155,7 +157,7 @@ impl FeatureCounts {
             std::mem::swap(&mut self.table, &mut other.table);
         }
         match (&mut self.table, other.table) {
-            (KeyCounts::Bytes(a), KeyCounts::Bytes(b)) => merge_maps(a, b),
+            (KeyCounts::Bytes(a), KeyCounts::Bytes(b)) => a.merge(&b),
             (KeyCounts::Int(a), KeyCounts::Int(b)) => merge_maps(a, b),
             (KeyCounts::Uint(a), KeyCounts::Uint(b)) => merge_maps(a, b),
             (_, KeyCounts::Empty) => {}

@@ -1,8 +1,11 @@
 //! Counting Parquet files in parallel: one work unit per (file, row group),
-//! on a rayon pool of the caller's size; each thread folds units into its own
-//! [`Counts`], and the partial counts are merged once.
+//! on a rayon pool of the caller's size; each worker thread takes units from
+//! a shared queue into its own [`Counts`], and the per-thread counts are
+//! merged once.
 
 use std::path::PathBuf;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -41,10 +44,11 @@ pub(crate) fn count_files(
     threads: usize,
     progress: &dyn ScanProgress,
 ) -> Result<Counts> {
+    let columns: Vec<String> = spec.features().iter().map(|f| f.column.clone()).collect();
     thread_pool(threads)?.install(|| {
         let inputs: Vec<ParquetInput> = files
             .par_iter()
-            .map(|p| ParquetInput::open(p))
+            .map(|p| ParquetInput::open(p, &columns))
             .collect::<Result<_>>()?;
         // Columns and key types are checked on every footer before any data
         // is read, in the order the inputs were given.
@@ -70,28 +74,34 @@ pub(crate) fn count_files(
             .enumerate()
             .flat_map(|(f, input)| (0..input.num_row_groups()).map(move |g| (f, g)))
             .collect();
-        let counted = units
-            .par_iter()
-            .try_fold(
-                || Counts::new(spec),
-                |mut acc, &(f, g)| {
-                    let input = &inputs[f];
-                    let source = input.name();
-                    input.read_row_group(g, &roots[f], |batch| {
-                        acc.add_batch_from(batch, &source)?;
-                        progress.advance(batch.num_rows() as u64);
-                        Ok(())
-                    })?;
-                    Ok::<_, Error>(acc)
-                },
-            )
-            .try_reduce(
-                || Counts::new(spec),
-                |mut a, b| {
-                    a.merge(b)?;
-                    Ok(a)
-                },
-            )?;
+        // One accumulator per worker thread, fed from a shared queue of
+        // units, merged once at the end: no per-split tables to merge.
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let partials: Vec<Result<Counts>> = rayon::broadcast(|_| {
+            let mut acc = Counts::new(spec);
+            while !failed.load(Ordering::Relaxed) {
+                let Some(&(f, g)) = units.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
+                let input = &inputs[f];
+                let source = input.name();
+                let read = input.read_row_group(g, &roots[f], |batch| {
+                    acc.add_batch_from(batch, &source)?;
+                    progress.advance(batch.num_rows() as u64);
+                    Ok(())
+                });
+                if let Err(e) = read {
+                    failed.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+            Ok(acc)
+        });
+        let mut counted = Counts::new(spec);
+        for partial in partials {
+            counted.merge(partial?)?;
+        }
         base.merge(counted)?;
         Ok(base)
     })

@@ -237,6 +237,15 @@ impl Transformer {
         cols
     }
 
+    /// Feature columns that are not kept: they may be read in any Arrow
+    /// encoding (a dictionary, say), since only their ids are written.
+    pub(crate) fn dictionary_columns(&self) -> Vec<String> {
+        self.features()
+            .map(|f| f.column().to_string())
+            .filter(|c| !self.keep.contains(c))
+            .collect()
+    }
+
     /// The output schema for batches of `input`: id columns named by the
     /// features, then the kept columns.
     ///

@@ -105,8 +105,11 @@ pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<Selection> {
             // Nothing was ever counted: a bytes feature with no keys.
             KeyCounts::Empty => (SelectedKeys::Bytes(Vec::new()), Vec::new()),
             KeyCounts::Bytes(m) => {
-                let (k, c) = select_keys(m, fs);
-                (SelectedKeys::Bytes(k), c)
+                let (k, c) = select_entries(m.iter(), fs);
+                (
+                    SelectedKeys::Bytes(k.into_iter().map(Box::from).collect()),
+                    c,
+                )
             }
             KeyCounts::Int(m) => {
                 let (k, c) = select_keys(m, fs);
@@ -160,7 +163,14 @@ fn select_keys<K: Ord + std::hash::Hash + Eq>(
     map: HashMap<K, u64>,
     spec: &FeatureSpec,
 ) -> (Vec<K>, Vec<u64>) {
-    let mut entries: Vec<(K, u64)> = map
+    select_entries(map, spec)
+}
+
+fn select_entries<K: Ord>(
+    entries: impl IntoIterator<Item = (K, u64)>,
+    spec: &FeatureSpec,
+) -> (Vec<K>, Vec<u64>) {
+    let mut entries: Vec<(K, u64)> = entries
         .into_iter()
         .filter(|(_, n)| *n >= spec.min_count)
         .collect();
