@@ -10,6 +10,7 @@ use std::sync::Arc;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use crate::artifact::Vocabulary;
@@ -108,10 +109,19 @@ fn write_one(
     let tmp = AtomicFile::create(output)?;
     let source = input.name();
     let schema = transformer.output_schema_from(input.schema(), &source)?;
-    let props = WriterProperties::builder()
+    // Id columns are written plainly (zstd compresses them well): a
+    // dictionary would cost the writer a hash per value.
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_row_count(Some(input.max_row_group_rows().max(1)))
-        .build();
+        .set_max_row_group_row_count(Some(input.max_row_group_rows().max(1)));
+    for f in transformer.features() {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(f.name()), false);
+        props = props.set_column_dictionary_enabled(
+            ColumnPath::new(vec![f.name().into(), "list".into(), "item".into()]),
+            false,
+        );
+    }
+    let props = props.build();
     let write_error = |source| Error::Parquet {
         path: output.to_path_buf(),
         row_group: None,

@@ -78,8 +78,9 @@ pub(crate) struct Sections {
     pub offsets: Option<Section>,
     /// `n` u64 LE counts, in id order.
     pub counts: Section,
-    /// The open-addressing table: a power-of-two number of u32 LE slots,
-    /// each 0 (empty) or 1 + the index of a known key.
+    /// The open-addressing table: a power-of-two number of u64 LE slots,
+    /// each 0 (empty) or `fingerprint << 32 | (1 + index)` of a known key,
+    /// the fingerprint being the upper 32 bits of the key's table hash.
     pub table: Section,
 }
 
@@ -125,14 +126,13 @@ fn read_word<const N: usize>(bytes: &[u8], i: usize) -> [u8; N] {
     a
 }
 
+/// A table slot for the key with this table hash and index.
+pub(crate) fn table_entry(hash: u64, index: u32) -> u64 {
+    (hash & 0xffff_ffff_0000_0000) | u64::from(index + 1)
+}
+
 /// Little-endian u64 number `i` of `bytes`, or 0 past the end.
 #[inline]
 pub(crate) fn read_u64(bytes: &[u8], i: usize) -> u64 {
     u64::from_le_bytes(read_word(bytes, i))
-}
-
-/// Little-endian u32 number `i` of `bytes`, or 0 past the end.
-#[inline]
-pub(crate) fn read_u32(bytes: &[u8], i: usize) -> u32 {
-    u32::from_le_bytes(read_word(bytes, i))
 }

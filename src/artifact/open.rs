@@ -214,7 +214,7 @@ impl Vocabulary {
                 (_, None) => None,
             };
             let sizes_ok = counts.len() == 8 * n
-                && table.len() == 4 * table_capacity(n)
+                && table.len() == 8 * table_capacity(n)
                 && match &offsets {
                     Some(o) => o.len() == 8 * (n + 1),
                     None => keys.len() == 8 * n,
@@ -336,8 +336,8 @@ impl Vocabulary {
                 }
             }
             let table = &self.data[t.table.clone()];
-            let filled = (0..table.len() / 4)
-                .filter(|&s| read_u32(table, s) != 0)
+            let filled = (0..table.len() / 8)
+                .filter(|&s| read_u64(table, s) != 0)
                 .count();
             if filled != t.len {
                 return Err(bad("the lookup table does not hold every key exactly once"));
@@ -519,16 +519,21 @@ impl<'a> Feature<'a> {
             return None;
         }
         let table = self.bytes(&t.table);
-        let mut slot = hash::table_hash(key) as usize & t.mask;
+        let hash = hash::table_hash(key);
+        let fingerprint = hash >> 32;
+        let mut slot = hash as usize & t.mask;
         // Bounded: a corrupt table can give a miss, never a hang.
         for _ in 0..=t.mask {
-            let entry = read_u32(table, slot);
+            let entry = read_u64(table, slot);
             if entry == 0 {
                 return None;
             }
-            let index = entry - 1;
-            if self.key(index) == Some(key) {
-                return Some(index);
+            // Keys are read only when the fingerprint matches.
+            if entry >> 32 == fingerprint {
+                let index = (entry as u32).wrapping_sub(1);
+                if self.key(index) == Some(key) {
+                    return Some(index);
+                }
             }
             slot = (slot + 1) & t.mask;
         }

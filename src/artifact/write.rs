@@ -126,10 +126,10 @@ fn append(data: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) -> Section {
 }
 
 /// The open-addressing table, filled in id order (so it is deterministic).
-fn build_table(keys: &SelectedKeys) -> Vec<u32> {
+fn build_table(keys: &SelectedKeys) -> Vec<u64> {
     let n = keys.len();
     let cap = table_capacity(n);
-    let mut table = vec![0u32; cap];
+    let mut table = vec![0u64; cap];
     let mask = cap.wrapping_sub(1);
     for i in 0..n {
         let key = match keys {
@@ -137,12 +137,13 @@ fn build_table(keys: &SelectedKeys) -> Vec<u32> {
             SelectedKeys::Int(k) => Key::Int(k[i]),
             SelectedKeys::Uint(k) => Key::Uint(k[i]),
         };
-        let mut slot = hash::table_hash(key) as usize & mask;
+        let hash = hash::table_hash(key);
+        let mut slot = hash as usize & mask;
         while table[slot] != 0 {
             slot = (slot + 1) & mask;
         }
         // n fits u32: the layout checked the ids fit int32.
-        table[slot] = i as u32 + 1;
+        table[slot] = table_entry(hash, i as u32);
     }
     table
 }
