@@ -18,7 +18,7 @@ use crate::atomic::AtomicFile;
 use crate::count::parallel::{ScanProgress, thread_pool};
 use crate::error::{Error, Result};
 use crate::scan::{ParquetInput, discover};
-use crate::transform::{Mode, Report, Transformer};
+use crate::transform::{LookupCache, Mode, Report, Transformer};
 
 /// Where each input starts: its first row's global number.
 fn start_rows(inputs: &[ParquetInput]) -> Vec<u64> {
@@ -131,10 +131,11 @@ fn write_one(
         ArrowWriter::try_new(tmp.try_clone()?, schema, Some(props)).map_err(write_error)?;
     let roots = input.roots(&transformer.input_columns());
     let mut report = transformer.empty_report();
+    let cache = LookupCache::default();
     let mut row = start;
     for g in 0..input.num_row_groups() {
         input.read_row_group(g, &roots, |batch| {
-            let (out, r) = transformer.transform_from(batch, row, &source)?;
+            let (out, r) = transformer.transform_from(batch, row, &source, &cache)?;
             row += batch.num_rows() as u64;
             report.add(&r);
             writer.write(&out).map_err(write_error)?;
@@ -182,8 +183,9 @@ pub fn coverage_files(
                     let input = &inputs[f];
                     let roots = input.roots(&transformer.input_columns());
                     let source = input.name();
+                    let cache = LookupCache::default();
                     input.read_row_group(g, &roots, |batch| {
-                        acc.add(&transformer.transform_from(batch, 0, &source)?.1);
+                        acc.add(&transformer.transform_from(batch, 0, &source, &cache)?.1);
                         progress.advance(batch.num_rows() as u64);
                         Ok(())
                     })?;

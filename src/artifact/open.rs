@@ -540,6 +540,100 @@ impl<'a> Feature<'a> {
         None
     }
 
+    /// The ids of many values at once: [`id`](Self::id) of each, with
+    /// `null_id` for `None`. Works in groups: the table slots of a whole
+    /// group are loaded before any is examined, then the candidates' key
+    /// positions, then the keys, so the memory accesses of a group overlap
+    /// instead of waiting on each other.
+    pub(crate) fn ids_of<'k>(
+        &self,
+        values: impl Iterator<Item = Option<Key<'k>>>,
+        null_id: i32,
+        out: &mut Vec<i32>,
+    ) {
+        const GROUP: usize = 16;
+        let mut group: [Option<Key<'k>>; GROUP] = [None; GROUP];
+        let mut filled = 0;
+        for v in values {
+            group[filled] = v;
+            filled += 1;
+            if filled == GROUP {
+                self.ids_of_group(&group, null_id, out);
+                filled = 0;
+            }
+        }
+        self.ids_of_group(&group[..filled], null_id, out);
+    }
+
+    fn ids_of_group(&self, group: &[Option<Key<'_>>], null_id: i32, out: &mut Vec<i32>) {
+        const GROUP: usize = 16;
+        let t = self.tables();
+        let layout = self.layout();
+        let bytes_keys = self.key_type() == KeyType::Bytes;
+        if t.len == 0 || group.len() > GROUP {
+            out.extend(
+                group
+                    .iter()
+                    .map(|v| v.map_or(null_id, |k| self.id(k) as i32)),
+            );
+            return;
+        }
+        let table = self.bytes(&t.table);
+        let keys = self.bytes(&t.keys);
+        let offsets = t.offsets.as_ref().map_or(&[][..], |o| self.bytes(o));
+        // 1: the first slot of each value.
+        let mut hashes = [0u64; GROUP];
+        let mut entries = [0u64; GROUP];
+        for (j, v) in group.iter().enumerate() {
+            if let Some(k) = v {
+                hashes[j] = hash::table_hash(*k);
+                entries[j] = read_u64(table, hashes[j] as usize & t.mask);
+            }
+        }
+        // 2: where the candidate keys are.
+        let mut candidates = [u32::MAX; GROUP];
+        let mut spans = [(0u64, 0u64); GROUP];
+        for j in 0..group.len() {
+            let e = entries[j];
+            if e != 0 && e >> 32 == hashes[j] >> 32 {
+                let index = (e as u32).wrapping_sub(1);
+                candidates[j] = index;
+                let i = index as usize;
+                spans[j] = if bytes_keys {
+                    (read_u64(offsets, i), read_u64(offsets, i + 1))
+                } else {
+                    (read_u64(keys, i), 0)
+                };
+            }
+        }
+        // 3: compare; anything else takes the full path.
+        for (j, v) in group.iter().enumerate() {
+            let Some(k) = v else {
+                out.push(null_id);
+                continue;
+            };
+            let index = candidates[j];
+            let hit = index < t.len as u32
+                && match (*k, spans[j]) {
+                    (Key::Bytes(b), (s, e)) if bytes_keys => {
+                        usize::try_from(s)
+                            .ok()
+                            .zip(usize::try_from(e).ok())
+                            .and_then(|(s, e)| keys.get(s..e))
+                            == Some(b)
+                    }
+                    (Key::Int(v), (bits, _)) if self.key_type() == KeyType::Int => v as u64 == bits,
+                    (Key::Uint(v), (bits, _)) if self.key_type() == KeyType::Uint => v == bits,
+                    _ => false,
+                };
+            out.push(if hit {
+                layout.known_id(index) as i32
+            } else {
+                self.id(*k) as i32
+            });
+        }
+    }
+
     /// The known values with their ids and counts, most frequent first.
     pub fn iter(&self) -> impl Iterator<Item = (u32, Key<'a>, u64)> + 'a {
         let this = *self;

@@ -44,23 +44,22 @@ pub(crate) fn lookup(feature: &Feature<'_>, array: &dyn Array, null_id: i32) -> 
         UInt8 => ints::<UInt8Type>(feature, array, null_id),
         UInt16 => ints::<UInt16Type>(feature, array, null_id),
         UInt32 => ints::<UInt32Type>(feature, array, null_id),
-        UInt64 => array
-            .as_primitive::<UInt64Type>()
-            .iter()
-            .map(|v| v.map_or(null_id, |v| feature.id(Key::Uint(v)) as i32))
-            .collect(),
+        UInt64 => {
+            let mut out = Vec::with_capacity(array.len());
+            let values = array
+                .as_primitive::<UInt64Type>()
+                .iter()
+                .map(|v| v.map(Key::Uint));
+            feature.ids_of(values, null_id, &mut out);
+            out
+        }
         Dictionary(..) => {
-            let dict = array.as_any_dictionary();
-            let entry_ids = lookup(feature, dict.values().as_ref(), null_id);
-            let key_nulls = dict.keys().logical_nulls();
-            dict.normalized_keys()
-                .into_iter()
-                .enumerate()
-                .map(|(row, k)| match &key_nulls {
-                    Some(n) if n.is_null(row) => null_id,
-                    _ => entry_ids.get(k).copied().unwrap_or(null_id),
-                })
-                .collect()
+            let entry_ids = lookup(
+                feature,
+                array.as_any_dictionary().values().as_ref(),
+                null_id,
+            );
+            gather(array, &entry_ids, null_id)
         }
         other => unreachable!("lookup on unsupported type {other}"),
     }
@@ -70,9 +69,25 @@ fn ints<T: ArrowPrimitiveType>(feature: &Feature<'_>, array: &dyn Array, null_id
 where
     T::Native: Into<i64>,
 {
-    array
+    let mut out = Vec::with_capacity(array.len());
+    let values = array
         .as_primitive::<T>()
         .iter()
-        .map(|v| v.map_or(null_id, |v| feature.id(Key::Int(v.into())) as i32))
+        .map(|v| v.map(|v| Key::Int(v.into())));
+    feature.ids_of(values, null_id, &mut out);
+    out
+}
+
+/// The ids of a dictionary array's rows, given the ids of its entries.
+pub(crate) fn gather(array: &dyn Array, entry_ids: &[i32], null_id: i32) -> Vec<i32> {
+    let dict = array.as_any_dictionary();
+    let key_nulls = dict.keys().logical_nulls();
+    dict.normalized_keys()
+        .into_iter()
+        .enumerate()
+        .map(|(row, k)| match &key_nulls {
+            Some(n) if n.is_null(row) => null_id,
+            _ => entry_ids.get(k).copied().unwrap_or(null_id),
+        })
         .collect()
 }

@@ -306,20 +306,25 @@ impl Transformer {
         batch: &RecordBatch,
         start_row: u64,
     ) -> Result<(RecordBatch, Report)> {
-        self.transform_from(batch, start_row, "<batch>")
+        self.transform_from(batch, start_row, "<batch>", &LookupCache::default())
     }
 
+    /// [`transform_at`](Self::transform_at) for one of a stream of batches:
+    /// `cache` remembers the ids of each feature's last dictionary, so
+    /// batches that share a dictionary (as those of one Parquet column chunk
+    /// do) look its entries up once.
     pub(crate) fn transform_from(
         &self,
         batch: &RecordBatch,
         start_row: u64,
         source: &str,
+        cache: &LookupCache,
     ) -> Result<(RecordBatch, Report)> {
         let schema = self.output_schema_from(&batch.schema(), source)?;
         let mut report = self.empty_report();
         report.rows = batch.num_rows() as u64;
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-        for (plan, stats) in self.plans.iter().zip(&mut report.features) {
+        for (i, (plan, stats)) in self.plans.iter().zip(&mut report.features).enumerate() {
             let f = self.vocab.feature_at(plan.index);
             let array = batch
                 .column_by_name(f.column())
@@ -330,6 +335,7 @@ impl Transformer {
                 start_row,
                 source,
                 id_type: self.id_type,
+                cache: Some((cache, i)),
             };
             columns.push(ctx.column(array.as_ref(), stats)?);
         }
@@ -417,6 +423,15 @@ pub(crate) fn check_type(feature: &Feature<'_>, dt: &DataType, source: &str) -> 
     }
 }
 
+/// Per feature, the last dictionary seen and the ids of its entries.
+#[derive(Default)]
+pub(crate) struct LookupCache {
+    slots: std::cell::RefCell<Vec<Option<CachedDictionary>>>,
+}
+
+/// A dictionary's values (kept to recognise them) and their ids.
+type CachedDictionary = (ArrayRef, Vec<i32>);
+
 /// Transforming one column of one batch.
 struct Context<'a> {
     feature: Feature<'a>,
@@ -424,6 +439,7 @@ struct Context<'a> {
     start_row: u64,
     source: &'a str,
     id_type: IdType,
+    cache: Option<(&'a LookupCache, usize)>,
 }
 
 impl Context<'_> {
@@ -514,7 +530,29 @@ impl Context<'_> {
     fn lookup(&self, array: &dyn Array) -> Vec<i32> {
         // With nulls = "error" a null is reported in `visit`; any id will do here.
         let null_id = self.feature.null_id().unwrap_or(0) as i32;
-        kernel::lookup(&self.feature, array, null_id)
+        let (Some((cache, feature)), DataType::Dictionary(..)) = (self.cache, array.data_type())
+        else {
+            return kernel::lookup(&self.feature, array, null_id);
+        };
+        let dict = array.as_any_dictionary();
+        let values = dict.values();
+        let mut slots = cache.slots.borrow_mut();
+        if slots.len() <= feature {
+            slots.resize_with(feature + 1, || None);
+        }
+        let slot = &mut slots[feature];
+        let fresh = match slot.as_ref() {
+            Some((cached, _)) => !cached.to_data().ptr_eq(&values.to_data()),
+            None => true,
+        };
+        if fresh {
+            *slot = Some((
+                values.clone(),
+                kernel::lookup(&self.feature, values.as_ref(), null_id),
+            ));
+        }
+        let (_, entry_ids) = slot.as_ref().expect("filled above");
+        kernel::gather(array, entry_ids, null_id)
     }
 
     /// Counts one occurrence and, in training mode, maybe hides it.
@@ -631,6 +669,7 @@ impl Feature<'_> {
             start_row: 0,
             source: "<array>",
             id_type,
+            cache: None,
         };
         ctx.column(array, &mut FeatureReport::new(self.name()))
     }

@@ -4,7 +4,7 @@
 use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_schema::{ArrowError, SchemaRef};
 
-use super::{Report, Transformer};
+use super::{LookupCache, Report, Transformer};
 use crate::error::{Error, Result};
 
 /// Transforms the batches of a reader as they are read; memory stays
@@ -34,6 +34,7 @@ pub struct TransformReader<R> {
     next_row: u64,
     report: Report,
     source: String,
+    cache: LookupCache,
 }
 
 impl<R: RecordBatchReader> TransformReader<R> {
@@ -66,6 +67,7 @@ impl<R: RecordBatchReader> TransformReader<R> {
             next_row: start_row,
             report,
             source,
+            cache: LookupCache::default(),
         })
     }
 
@@ -82,9 +84,9 @@ impl<R: RecordBatchReader> TransformReader<R> {
             context: self.source.clone(),
             source,
         })?;
-        let (out, report) = self
-            .transformer
-            .transform_from(&batch, self.next_row, &self.source)?;
+        let (out, report) =
+            self.transformer
+                .transform_from(&batch, self.next_row, &self.source, &self.cache)?;
         self.next_row += batch.num_rows() as u64;
         self.report.add(&report);
         Ok(Some(out))
