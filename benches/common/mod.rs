@@ -30,6 +30,15 @@ pub fn clicks_spec() -> Spec {
 
 /// `n` distinct keys `key-<i>` (each counted once), one feature `k`.
 pub fn vocabulary_of(n: usize) -> Vocabulary {
+    builder_of(n).build().unwrap()
+}
+
+/// As [`vocabulary_of`], saved to `path`.
+pub fn save_vocabulary_of(n: usize, path: &std::path::Path) {
+    builder_of(n).save(path).unwrap();
+}
+
+fn builder_of(n: usize) -> VocabularyBuilder {
     let spec = Spec::from_toml_str("[[feature]]\nname = \"k\"\noov_buckets = 8\n").unwrap();
     let mut b = VocabularyBuilder::new(spec);
     let chunk = 1 << 20;
@@ -40,7 +49,7 @@ pub fn vocabulary_of(n: usize) -> Vocabulary {
                 .unwrap();
         b.add_batch(&batch).unwrap();
     }
-    b.build().unwrap()
+    b
 }
 
 pub fn key(i: usize) -> String {

@@ -219,10 +219,48 @@ def write_table(doc, results, data, threads, rounds):
     print(block)
 
 
+def scaling():
+    """Build and apply time by rows and threads: peers.py scaling OOVOCAB ROUNDS DOC DATA..."""
+    oovocab, rounds, doc, datasets = sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5:]
+    scratch = os.environ.get("TMPDIR", "/tmp")
+    spec = os.path.join(scratch, "oovocab-scaling.toml")
+    with open(spec, "w") as f:
+        f.write("[defaults]\nmin_count = 2\n" + "".join(f'\n[[feature]]\nname = "{c}"\n' for c in COLUMNS))
+    import pyarrow.parquet as pq
+    lines = ["<!-- scaling:begin (written by benches/peers/scaling.sh; do not edit by hand) -->",
+             f"Median of {rounds} runs, whole process, peak RSS from GNU time. Same machine as above.", "",
+             "| rows | threads | build | build RSS | apply | apply RSS |", "|---|---|---|---|---|---|"]
+    for data in datasets:
+        rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files(data))
+        vocab = os.path.join(scratch, "oovocab-scaling.oov")
+        out = os.path.join(scratch, "oovocab-scaling-ids")
+        for threads in ["1", "2"]:
+            b, a = [], []
+            for _ in range(rounds):
+                b.append(measure([oovocab, "build", "-q", "--threads", threads, "--spec", spec, "-o", vocab, data], False))
+                subprocess.run(["rm", "-rf", out], check=True)
+                a.append(measure([oovocab, "apply", "-q", "--threads", threads, "--vocab", vocab, "-o", out, data], False))
+            med = lambda xs, i: statistics.median(x[i] for x in xs)
+            lines.append(f"| {rows:,} | {threads} | {med(b, 0):.2f} s | {med(b, 1):,.0f} MiB | {med(a, 0):.2f} s | {med(a, 1):,.0f} MiB |")
+            print(lines[-1], file=sys.stderr)
+    lines.append("<!-- scaling:end -->")
+    text = open(doc).read()
+    begin, end = text.find("<!-- scaling:begin"), text.find("<!-- scaling:end -->")
+    block = "\n".join(lines)
+    if begin >= 0 and end >= 0:
+        text = text[:begin] + block + text[end + len("<!-- scaling:end -->"):]
+    else:
+        text += "\n" + block + "\n"
+    open(doc, "w").write(text)
+    print(block)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "child":
         child_main(*sys.argv[2:6])
     elif sys.argv[1] == "vocab":
         prepare_vocab(*sys.argv[2:4])
+    elif sys.argv[1] == "scaling":
+        scaling()
     else:
         main()
