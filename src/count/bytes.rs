@@ -1,15 +1,21 @@
-//! The count table of `bytes` keys. Keys live in one arena, each behind
-//! its length (u32 LE); a table slot is 16 bytes: the key's arena offset
-//! and its count. One allocation per table growth, not per key; on growth
-//! the hash is recomputed from the arena (xxh3 of a short key costs less
-//! than storing it in every slot would in memory traffic).
+//! The count table of `bytes` keys: an open-addressing table built for
+//! counting many keys at once.
+//!
+//! Keys live in one arena, each behind its length (u32 LE); `entries` holds
+//! each key's arena offset and count in insertion order; `slots` (a power of
+//! two, load at most 5/8) holds `tag << 32 | (1 + entry)`, the tag being the
+//! upper half of the key's hash. Counting works on groups of keys: the home
+//! slots of a whole group are loaded first, then the candidate entries, then
+//! the keys, so the cache misses of a group overlap instead of queueing.
+//! Growing rehashes the arena front to back (a sequential read).
 
-use hashbrown::HashTable;
-use hashbrown::hash_table::Entry;
 use xxhash_rust::xxh3::xxh3_64;
 
+/// Keys counted per group.
+pub(crate) const GROUP: usize = 16;
+
 #[derive(Debug, Clone, Copy)]
-struct Slot {
+struct Entry {
     offset: usize,
     count: u64,
 }
@@ -18,7 +24,8 @@ struct Slot {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BytesCounts {
     arena: Vec<u8>,
-    table: HashTable<Slot>,
+    entries: Vec<Entry>,
+    slots: Vec<u64>,
 }
 
 /// The key stored at `offset` of the arena.
@@ -30,64 +37,176 @@ fn key_at(arena: &[u8], offset: usize) -> &[u8] {
     &arena[start..start + u32::from_le_bytes(len) as usize]
 }
 
+#[inline]
+fn tag(hash: u64) -> u64 {
+    hash & 0xffff_ffff_0000_0000
+}
+
 impl BytesCounts {
     pub(crate) fn len(&self) -> usize {
-        self.table.len()
+        self.entries.len()
+    }
+
+    fn mask(&self) -> usize {
+        self.slots.len().wrapping_sub(1)
     }
 
     /// Adds `n` occurrences of `key`.
     ///
     /// # Panics
-    /// When a key is longer than 4 GiB.
+    /// When a key is longer than 4 GiB, or a table holds 2^32 keys.
     #[inline]
     pub(crate) fn add(&mut self, key: &[u8], n: u64) {
         self.add_hashed(xxh3_64(key), key, n);
     }
 
-    #[inline]
-    fn add_hashed(&mut self, hash: u64, key: &[u8], n: u64) {
-        let BytesCounts { arena, table } = self;
-        let entry = table.entry(
-            hash,
-            |s| key_at(arena, s.offset) == key,
-            |s| xxh3_64(key_at(arena, s.offset)),
-        );
-        match entry {
-            Entry::Occupied(mut o) => o.get_mut().count += n,
-            Entry::Vacant(v) => {
-                let len = u32::try_from(key.len()).expect("a key of at most 4 GiB");
-                v.insert(Slot {
-                    offset: arena.len(),
-                    count: n,
-                });
-                arena.extend_from_slice(&len.to_le_bytes());
-                arena.extend_from_slice(key);
+    /// Adds a group of (key, occurrences), at most [`GROUP`] of them.
+    pub(crate) fn add_group(&mut self, group: &[(&[u8], u64)]) {
+        debug_assert!(group.len() <= GROUP);
+        if group.len() > GROUP {
+            group.iter().for_each(|(k, n)| self.add(k, *n));
+            return;
+        }
+        // Grow first, so that no insert of this group moves the slots.
+        if (self.len() + group.len()) * 8 > self.slots.len() * 5 {
+            self.rebuild(
+                ((self.len() + group.len()) * 8)
+                    .div_ceil(5)
+                    .next_power_of_two()
+                    .max(16),
+            );
+        }
+        let mask = self.mask();
+        // 1: hashes and home slots.
+        let mut hashes = [0u64; GROUP];
+        let mut home = [0u64; GROUP];
+        for (j, (k, _)) in group.iter().enumerate() {
+            hashes[j] = xxh3_64(k);
+            home[j] = self.slots[hashes[j] as usize & mask];
+        }
+        // 2: the candidate entries.
+        let mut offsets = [usize::MAX; GROUP];
+        for j in 0..group.len() {
+            let s = home[j];
+            if s != 0 && tag(s) == tag(hashes[j]) {
+                offsets[j] = self.entries[(s as u32 - 1) as usize].offset;
+            }
+        }
+        // 3: compare, count; anything else takes the full path.
+        for (j, (k, n)) in group.iter().enumerate() {
+            if offsets[j] != usize::MAX && key_at(&self.arena, offsets[j]) == *k {
+                let e = (home[j] as u32 - 1) as usize;
+                self.entries[e].count += n;
+            } else {
+                self.add_hashed(hashes[j], k, *n);
             }
         }
     }
 
+    fn add_hashed(&mut self, hash: u64, key: &[u8], n: u64) {
+        if (self.entries.len() + 1) * 8 > self.slots.len() * 5 {
+            self.grow();
+        }
+        let mask = self.mask();
+        let mut at = hash as usize & mask;
+        loop {
+            let s = self.slots[at];
+            if s == 0 {
+                let len = u32::try_from(key.len()).expect("a key of at most 4 GiB");
+                let index =
+                    u32::try_from(self.entries.len() + 1).expect("fewer than 2^32 keys per table");
+                self.slots[at] = tag(hash) | u64::from(index);
+                self.entries.push(Entry {
+                    offset: self.arena.len(),
+                    count: n,
+                });
+                self.arena.extend_from_slice(&len.to_le_bytes());
+                self.arena.extend_from_slice(key);
+                return;
+            }
+            if tag(s) == tag(hash) {
+                let e = (s as u32 - 1) as usize;
+                if key_at(&self.arena, self.entries[e].offset) == key {
+                    self.entries[e].count += n;
+                    return;
+                }
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Doubles the slots (or makes the first 16) and re-places every key.
+    fn grow(&mut self) {
+        let capacity = (self.slots.len() * 2).max(16);
+        self.rebuild(capacity);
+    }
+
+    // Deliberately not `vec![0; n]` (see the comment inside).
+    #[allow(clippy::slow_vector_initialization)]
+    fn rebuild(&mut self, capacity: usize) {
+        // Written zeros, not `vec![0; n]`: calloc's lazily zeroed pages are
+        // first mapped to the shared zero page on a read and copied on the
+        // first write, and each copy flushes the TLB of every thread.
+        let mut slots = Vec::with_capacity(capacity);
+        slots.resize(capacity, 0u64);
+        let mask = capacity - 1;
+        for (i, e) in self.entries.iter().enumerate() {
+            let hash = xxh3_64(key_at(&self.arena, e.offset));
+            let mut at = hash as usize & mask;
+            while slots[at] != 0 {
+                at = (at + 1) & mask;
+            }
+            slots[at] = tag(hash) | (i as u64 + 1);
+        }
+        self.slots = slots;
+    }
+
     /// The count of `key` (0 when never seen).
     pub(crate) fn get(&self, key: &[u8]) -> u64 {
-        self.table
-            .find(xxh3_64(key), |s| key_at(&self.arena, s.offset) == key)
-            .map_or(0, |s| s.count)
+        if self.slots.is_empty() {
+            return 0;
+        }
+        let hash = xxh3_64(key);
+        let mask = self.mask();
+        let mut at = hash as usize & mask;
+        loop {
+            let s = self.slots[at];
+            if s == 0 {
+                return 0;
+            }
+            let e = self.entries[(s as u32 - 1) as usize];
+            if tag(s) == tag(hash) && key_at(&self.arena, e.offset) == key {
+                return e.count;
+            }
+            at = (at + 1) & mask;
+        }
     }
 
     /// Adds every count of `other` (the larger table should be `self`).
     pub(crate) fn merge(&mut self, other: &BytesCounts) {
-        let arena = &self.arena;
-        self.table
-            .reserve(other.len(), |s| xxh3_64(key_at(arena, s.offset)));
-        for s in other.table.iter() {
-            self.add(key_at(&other.arena, s.offset), s.count);
+        let needed = ((self.len() + other.len()) * 8)
+            .div_ceil(5)
+            .next_power_of_two();
+        if needed > self.slots.len() {
+            self.rebuild(needed);
         }
+        self.arena.reserve(other.arena.len());
+        let mut group: Vec<(&[u8], u64)> = Vec::with_capacity(GROUP);
+        for e in &other.entries {
+            group.push((key_at(&other.arena, e.offset), e.count));
+            if group.len() == GROUP {
+                self.add_group(&group);
+                group.clear();
+            }
+        }
+        self.add_group(&group);
     }
 
-    /// Every key with its count, in table order.
+    /// Every key with its count, in insertion order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
-        self.table
+        self.entries
             .iter()
-            .map(|s| (key_at(&self.arena, s.offset), s.count))
+            .map(|e| (key_at(&self.arena, e.offset), e.count))
     }
 }
 
@@ -127,5 +246,23 @@ mod tests {
                 (b"z".to_vec(), 2)
             ]
         );
+    }
+
+    #[test]
+    fn groups_count_like_single_adds_through_growth() {
+        let keys: Vec<String> = (0..20_000)
+            .map(|i| format!("k{}", (i * 7919) % 5003))
+            .collect();
+        let mut single = BytesCounts::default();
+        let mut grouped = BytesCounts::default();
+        for chunk in keys.chunks(GROUP) {
+            let group: Vec<(&[u8], u64)> = chunk.iter().map(|k| (k.as_bytes(), 2)).collect();
+            grouped.add_group(&group);
+            chunk.iter().for_each(|k| single.add(k.as_bytes(), 2));
+        }
+        assert_eq!(single.len(), grouped.len());
+        for (k, n) in single.iter() {
+            assert_eq!(grouped.get(k), n);
+        }
     }
 }

@@ -6,8 +6,8 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait};
 use arrow_schema::DataType;
-use hashbrown::HashMap;
 
+use super::bytes::GROUP;
 use super::{FeatureCounts, KeyCounts};
 use crate::keys::KeyType;
 
@@ -129,10 +129,7 @@ fn count_scalar(fc: &mut FeatureCounts, array: &dyn Array, weights: Option<&[u64
         UInt32 => add_ints::<UInt32Type>(fc, array, weights),
         UInt64 => {
             let a = array.as_primitive::<UInt64Type>();
-            add_keys(fc, a.iter(), weights, |t| match t {
-                KeyCounts::Uint(m) => Some(m),
-                _ => None,
-            })
+            add_keys(fc, a.iter(), weights)
         }
         Dictionary(..) => count_dictionary(fc, array, weights),
         // The caller checked the type with `key_type_of`.
@@ -169,36 +166,38 @@ fn add_ints<T: ArrowPrimitiveType>(
     let a = array.as_primitive::<T>();
     add_keys(
         fc,
-        a.iter().map(|v| v.map(Into::into)),
+        a.iter().map(|v| v.map(|v| Into::<i64>::into(v) as u64)),
         weights,
-        |t| match t {
-            KeyCounts::Int(m) => Some(m),
-            _ => None,
-        },
     )
 }
 
-fn add_keys<K: std::hash::Hash + Eq>(
+/// Counts integer keys (as u64 bits) into the feature's `int` or `uint` table.
+fn add_keys(
     fc: &mut FeatureCounts,
-    values: impl Iterator<Item = Option<K>>,
+    values: impl Iterator<Item = Option<u64>>,
     weights: Option<&[u64]>,
-    table: impl FnOnce(&mut KeyCounts) -> Option<&mut HashMap<K, u64>>,
 ) {
-    let Some(map) = table(&mut fc.table) else {
+    let (KeyCounts::Int(map) | KeyCounts::Uint(map)) = &mut fc.table else {
         unreachable!("key type set from the array type before counting")
     };
     let (mut total, mut nulls) = (0u64, 0u64);
+    let mut group: Vec<(u64, u64)> = Vec::with_capacity(GROUP);
     for (i, v) in values.enumerate() {
         let w = weights.map_or(1, |w| w[i]);
         match v {
             _ if w == 0 => {}
             Some(k) => {
                 total += w;
-                *map.entry(k).or_insert(0) += w;
+                group.push((k, w));
+                if group.len() == GROUP {
+                    map.add_group(&group);
+                    group.clear();
+                }
             }
             None => nulls += w,
         }
     }
+    map.add_group(&group);
     fc.total += total;
     fc.nulls += nulls;
 }
@@ -212,17 +211,23 @@ fn add_bytes<'a>(
         unreachable!("key type set from the array type before counting")
     };
     let (mut total, mut nulls) = (0u64, 0u64);
+    let mut group: Vec<(&[u8], u64)> = Vec::with_capacity(GROUP);
     for (i, v) in values.enumerate() {
         let w = weights.map_or(1, |w| w[i]);
         match v {
             _ if w == 0 => {}
             Some(b) => {
                 total += w;
-                map.add(b, w);
+                group.push((b, w));
+                if group.len() == GROUP {
+                    map.add_group(&group);
+                    group.clear();
+                }
             }
             None => nulls += w,
         }
     }
+    map.add_group(&group);
     fc.total += total;
     fc.nulls += nulls;
 }

@@ -5,15 +5,16 @@
 //! counts as counting everything at once, whatever the grouping and order.
 
 mod bytes;
+mod ints;
 mod kernel;
 #[cfg(feature = "parquet")]
 pub(crate) mod parallel;
 
 use arrow_array::RecordBatch;
-use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use bytes::BytesCounts;
+pub(crate) use ints::IntCounts;
 pub use kernel::{is_supported, key_type_of};
 
 use crate::error::{Error, Result};
@@ -47,8 +48,9 @@ pub(crate) enum KeyCounts {
     #[default]
     Empty,
     Bytes(BytesCounts),
-    Int(HashMap<i64, u64>),
-    Uint(HashMap<u64, u64>),
+    /// `int` keys, as their two's-complement bits.
+    Int(IntCounts),
+    Uint(IntCounts),
 }
 
 impl KeyCounts {
@@ -99,14 +101,10 @@ impl FeatureCounts {
         use crate::Key;
         match (&self.table, key.into()) {
             (KeyCounts::Bytes(m), Key::Bytes(b)) => Some(m.get(b)),
-            (KeyCounts::Int(m), Key::Int(v)) => m.get(&v).copied(),
-            (KeyCounts::Int(m), Key::Uint(v)) => {
-                i64::try_from(v).ok().and_then(|v| m.get(&v).copied())
-            }
-            (KeyCounts::Uint(m), Key::Uint(v)) => m.get(&v).copied(),
-            (KeyCounts::Uint(m), Key::Int(v)) => {
-                u64::try_from(v).ok().and_then(|v| m.get(&v).copied())
-            }
+            (KeyCounts::Int(m), Key::Int(v)) => Some(m.get(v as u64)),
+            (KeyCounts::Int(m), Key::Uint(v)) => i64::try_from(v).ok().map(|v| m.get(v as u64)),
+            (KeyCounts::Uint(m), Key::Uint(v)) => Some(m.get(v)),
+            (KeyCounts::Uint(m), Key::Int(v)) => u64::try_from(v).ok().map(|v| m.get(v)),
             _ => None,
         }
         .unwrap_or(0)
@@ -125,8 +123,8 @@ impl FeatureCounts {
                 self.key_type_source = source.to_string();
                 self.table = match key_type {
                     KeyType::Bytes => KeyCounts::Bytes(BytesCounts::default()),
-                    KeyType::Int => KeyCounts::Int(HashMap::new()),
-                    KeyType::Uint => KeyCounts::Uint(HashMap::new()),
+                    KeyType::Int => KeyCounts::Int(IntCounts::default()),
+                    KeyType::Uint => KeyCounts::Uint(IntCounts::default()),
                 };
                 Ok(())
             }
@@ -158,21 +156,14 @@ impl FeatureCounts {
         }
         match (&mut self.table, other.table) {
             (KeyCounts::Bytes(a), KeyCounts::Bytes(b)) => a.merge(&b),
-            (KeyCounts::Int(a), KeyCounts::Int(b)) => merge_maps(a, b),
-            (KeyCounts::Uint(a), KeyCounts::Uint(b)) => merge_maps(a, b),
+            (KeyCounts::Int(a), KeyCounts::Int(b)) => a.merge(&b),
+            (KeyCounts::Uint(a), KeyCounts::Uint(b)) => a.merge(&b),
             (_, KeyCounts::Empty) => {}
             // Key types were checked equal above, and an empty table is
             // never the larger one unless both are empty.
             _ => unreachable!("key types checked before merging tables"),
         }
         Ok(())
-    }
-}
-
-fn merge_maps<K: std::hash::Hash + Eq>(into: &mut HashMap<K, u64>, from: HashMap<K, u64>) {
-    into.reserve(from.len());
-    for (k, n) in from {
-        *into.entry(k).or_insert(0) += n;
     }
 }
 

@@ -239,6 +239,7 @@ impl Transformer {
 
     /// Feature columns that are not kept: they may be read in any Arrow
     /// encoding (a dictionary, say), since only their ids are written.
+    #[cfg(feature = "parquet")]
     pub(crate) fn dictionary_columns(&self) -> Vec<String> {
         self.features()
             .map(|f| f.column().to_string())

@@ -6,7 +6,6 @@
 
 use std::cmp::Ordering;
 
-use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::count::{Counts, InputFile, KeyCounts};
@@ -112,11 +111,11 @@ pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<Selection> {
                 )
             }
             KeyCounts::Int(m) => {
-                let (k, c) = select_keys(m, fs);
+                let (k, c) = select_entries(m.iter().map(|(k, n)| (k as i64, n)), fs);
                 (SelectedKeys::Int(k), c)
             }
             KeyCounts::Uint(m) => {
-                let (k, c) = select_keys(m, fs);
+                let (k, c) = select_entries(m.iter(), fs);
                 (SelectedKeys::Uint(k), c)
             }
         };
@@ -159,13 +158,6 @@ fn vocab_order<K: Ord>(a: &(K, u64), b: &(K, u64)) -> Ordering {
     b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0))
 }
 
-fn select_keys<K: Ord + std::hash::Hash + Eq>(
-    map: HashMap<K, u64>,
-    spec: &FeatureSpec,
-) -> (Vec<K>, Vec<u64>) {
-    select_entries(map, spec)
-}
-
 fn select_entries<K: Ord>(
     entries: impl IntoIterator<Item = (K, u64)>,
     spec: &FeatureSpec,
@@ -188,6 +180,7 @@ fn select_entries<K: Ord>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn counts_of(pairs: &[(&str, u64)]) -> HashMap<Box<[u8]>, u64> {
         pairs
@@ -200,7 +193,7 @@ mod tests {
     fn order_is_count_desc_then_key_asc_and_thresholds_apply() {
         let mut spec = FeatureSpec::new("f");
         spec.min_count = 2;
-        let (keys, counts) = select_keys(
+        let (keys, counts) = select_entries(
             counts_of(&[("b", 3), ("a", 3), ("c", 5), ("d", 1), ("e", 2)]),
             &spec,
         );
@@ -208,7 +201,7 @@ mod tests {
         assert_eq!(keys, [&b"c"[..], b"a", b"b", b"e"]);
         assert_eq!(counts, [5, 3, 3, 2]);
         spec.max_size = 2;
-        let (keys, _) = select_keys(counts_of(&[("b", 3), ("a", 3), ("c", 5), ("e", 2)]), &spec);
+        let (keys, _) = select_entries(counts_of(&[("b", 3), ("a", 3), ("c", 5), ("e", 2)]), &spec);
         assert_eq!(keys, [Box::from(&b"c"[..]), Box::from(&b"a"[..])]);
     }
 
@@ -216,6 +209,6 @@ mod tests {
     fn integer_keys_sort_numerically() {
         let spec = FeatureSpec::new("f");
         let map: HashMap<i64, u64> = [(10, 1), (-5, 1), (2, 1)].into_iter().collect();
-        assert_eq!(select_keys(map, &spec).0, [-5, 2, 10]);
+        assert_eq!(select_entries(map, &spec).0, [-5, 2, 10]);
     }
 }
