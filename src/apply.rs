@@ -15,7 +15,8 @@ use rayon::prelude::*;
 
 use crate::artifact::Vocabulary;
 use crate::atomic::AtomicFile;
-use crate::count::parallel::{ScanProgress, thread_pool};
+use crate::count::parallel::ScanProgress;
+use crate::count::thread_pool;
 use crate::error::{Error, Result};
 use crate::scan::{ParquetInput, discover};
 use crate::transform::{LookupCache, Mode, Report, Transformer};

@@ -109,7 +109,13 @@ impl VocabularyBuilder {
     /// # Errors
     /// [`Error::Limit`](crate::Error::Limit) when a vocabulary does not fit the id space.
     pub fn into_bytes(self) -> Result<Vec<u8>> {
-        write::to_bytes(&vocab::select(&self.spec, self.counts)?)
+        let VocabularyBuilder {
+            spec,
+            counts,
+            threads,
+        } = self;
+        crate::count::thread_pool(threads)?
+            .install(|| write::to_bytes(&vocab::select(&spec, counts)?))
     }
 
     /// Builds the vocabulary in memory.

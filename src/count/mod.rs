@@ -167,6 +167,14 @@ impl FeatureCounts {
     }
 }
 
+/// A pool of `threads` workers (0: one per core).
+pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::io("<thread pool>", std::io::Error::other(e)))
+}
+
 fn type_description(kt: KeyType) -> &'static str {
     match kt {
         KeyType::Bytes => "a string/binary column",
@@ -263,9 +271,13 @@ impl Counts {
                 ),
             });
         }
-        for (i, fc) in other.features.into_iter().enumerate() {
-            self.features[i].merge(&self.names[i], fc)?;
-        }
+        // Features merge independently: one task each.
+        use rayon::prelude::*;
+        self.features
+            .par_iter_mut()
+            .zip(other.features)
+            .zip(&self.names)
+            .try_for_each(|((mine, theirs), name)| mine.merge(name, theirs))?;
         self.rows += other.rows;
         self.inputs.extend(other.inputs);
         self.inputs.sort();

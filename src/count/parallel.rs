@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use super::Counts;
-use crate::error::{Error, Result};
+use super::{Counts, thread_pool};
+use crate::error::Result;
 use crate::scan::ParquetInput;
 use crate::spec::Spec;
 
@@ -28,14 +28,6 @@ pub trait ScanProgress: Sync {
 
 /// A [`ScanProgress`] that ignores everything.
 impl ScanProgress for () {}
-
-/// A pool of `threads` workers (0: one per core).
-pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::io("<thread pool>", std::io::Error::other(e)))
-}
 
 /// Counts every feature of `spec` over `files` (already expanded).
 pub(crate) fn count_files(

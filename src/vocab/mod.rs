@@ -90,9 +90,24 @@ pub(crate) struct Selection {
 
 /// Selects every feature's vocabulary from its counts.
 pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<Selection> {
+    use rayon::prelude::*;
     let (counted, rows, inputs) = counts.into_features();
-    let mut features = Vec::with_capacity(counted.len());
-    for (fs, fc) in spec.features().iter().zip(counted) {
+    // Features are selected independently: one task each.
+    let features = spec
+        .features()
+        .par_iter()
+        .zip(counted)
+        .map(|(fs, fc)| select_feature(fs, fc))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Selection {
+        features,
+        rows,
+        inputs,
+    })
+}
+
+fn select_feature(fs: &FeatureSpec, fc: crate::count::FeatureCounts) -> Result<SelectedFeature> {
+    {
         let (_, table, total, nulls) = fc.into_parts();
         let distinct = match &table {
             KeyCounts::Empty => 0,
@@ -138,19 +153,14 @@ pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<Selection> {
             null_count: nulls,
             kept_count: counts.iter().sum(),
         };
-        features.push(SelectedFeature {
+        Ok(SelectedFeature {
             spec: fs.clone(),
             layout,
             keys,
             counts,
             stats,
-        });
+        })
     }
-    Ok(Selection {
-        features,
-        rows,
-        inputs,
-    })
 }
 
 /// The vocabulary order: count descending, then key ascending.
