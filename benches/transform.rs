@@ -48,6 +48,33 @@ fn batch_lookup(c: &mut Criterion) {
         b.iter(|| black_box(feature.ids(&dict).unwrap()))
     });
     g.finish();
+    // A whole batch through the transformer: the plain column, the
+    // dictionary column, and training mode's injection test.
+    let batch = RecordBatch::try_from_iter([
+        ("c", Arc::new(strings.clone()) as ArrayRef),
+        ("d", Arc::new(dict.clone()) as ArrayRef),
+    ])
+    .unwrap();
+    let spec = Spec::from_toml_str(
+        "[[feature]]\nname = \"c\"\noov_buckets = 8\n\n[[feature]]\nname = \"d\"\n",
+    )
+    .unwrap();
+    let mut both = VocabularyBuilder::new(spec);
+    both.add_batch(&batch).unwrap();
+    let vocab2 = Arc::new(both.build().unwrap());
+    let mut g = c.benchmark_group("transform_batch");
+    g.throughput(Throughput::Elements(ROWS as u64));
+    for (name, mode) in [
+        ("infer", Mode::Infer),
+        ("train", Mode::Train { seed: 1, epoch: 0 }),
+    ] {
+        let t = Transformer::new(vocab2.clone())
+            .with_mode(mode)
+            .with_oov_rate(0.1)
+            .unwrap();
+        g.bench_function(name, |b| b.iter(|| black_box(t.transform(&batch).unwrap())));
+    }
+    g.finish();
 }
 
 fn apply_fixtures(c: &mut Criterion) {

@@ -590,16 +590,18 @@ impl Context<'_> {
         }
         stats.known_count += 1;
         if let Some((injection, unit)) = &self.plan.injection {
-            let key = self
-                .feature
-                .key(id - layout.first_vocab_id())
-                .expect("a known id has a key");
+            // The key is read only when the test needs it or it is hidden.
+            let key = || {
+                self.feature
+                    .key(id - layout.first_vocab_id())
+                    .expect("a known id has a key")
+            };
             let hidden = match unit {
                 OovUnit::Row => injection.hides_row(buf, row, element),
-                OovUnit::Value => injection.hides_value(buf, key),
+                OovUnit::Value => injection.hides_value(buf, key()),
             };
             if hidden {
-                ids[pos] = self.feature.oov_id(key) as i32;
+                ids[pos] = self.feature.oov_id(key()) as i32;
                 stats.injected += 1;
             }
         }
