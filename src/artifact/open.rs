@@ -581,24 +581,34 @@ impl<'a> Feature<'a> {
         let table = self.bytes(&t.table);
         let keys = self.bytes(&t.keys);
         let offsets = t.offsets.as_ref().map_or(&[][..], |o| self.bytes(o));
-        // 1: the first slot of each value.
-        let mut hashes = [0u64; GROUP];
-        let mut entries = [0u64; GROUP];
+        // 1: probe each value's slots as far as its home slot's cache line
+        // (8 slots): to an empty slot (a miss), a slot with its fingerprint
+        // (a candidate), or, rarely, neither (the full path decides).
+        const MISS: u32 = u32::MAX - 1;
+        const UNDECIDED: u32 = u32::MAX;
+        let mut candidates = [UNDECIDED; GROUP];
         for (j, v) in group.iter().enumerate() {
-            if let Some(k) = v {
-                hashes[j] = hash::table_hash(*k);
-                entries[j] = read_u64(table, hashes[j] as usize & t.mask);
+            let Some(k) = v else { continue };
+            let hash = hash::table_hash(*k);
+            let mut slot = hash as usize & t.mask;
+            for _ in 0..8 {
+                let e = read_u64(table, slot);
+                if e == 0 {
+                    candidates[j] = MISS;
+                    break;
+                }
+                if e >> 32 == hash >> 32 {
+                    candidates[j] = (e as u32).wrapping_sub(1);
+                    break;
+                }
+                slot = (slot + 1) & t.mask;
             }
         }
         // 2: where the candidate keys are.
-        let mut candidates = [u32::MAX; GROUP];
         let mut spans = [(0u64, 0u64); GROUP];
         for j in 0..group.len() {
-            let e = entries[j];
-            if e != 0 && e >> 32 == hashes[j] >> 32 {
-                let index = (e as u32).wrapping_sub(1);
-                candidates[j] = index;
-                let i = index as usize;
+            let i = candidates[j] as usize;
+            if i < t.len {
                 spans[j] = if bytes_keys {
                     (read_u64(offsets, i), read_u64(offsets, i + 1))
                 } else {
@@ -613,7 +623,14 @@ impl<'a> Feature<'a> {
                 continue;
             };
             let index = candidates[j];
-            let hit = index < t.len as u32
+            if index == MISS {
+                // Not in the table: its OOV bucket (a key of another type
+                // than the feature's hashes the same bytes, so it is
+                // absent too).
+                out.push(self.oov_id(*k) as i32);
+                continue;
+            }
+            let hit = (index as usize) < t.len
                 && match (*k, spans[j]) {
                     (Key::Bytes(b), (s, e)) if bytes_keys => {
                         usize::try_from(s)
