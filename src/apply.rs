@@ -3,7 +3,12 @@
 //! inputs in the order given, from the files' footers, so files can be
 //! processed in parallel with the same result.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use arrow_array::RecordBatch;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -78,77 +83,189 @@ pub fn apply_files(
         let inputs = open_checked(transformer, &files)?;
         let starts = start_rows(&inputs);
         progress.start(inputs.iter().map(ParquetInput::num_rows).sum());
-        let reports = inputs
-            .par_iter()
+        let outputs: Vec<Output> = inputs
+            .iter()
             .zip(&found)
-            .zip(&starts)
-            .map(|((input, f), &start)| {
-                write_one(
-                    transformer,
-                    input,
-                    &outdir.join(&f.relative),
-                    start,
-                    progress,
-                )
+            .map(|(input, f)| Output::new(outdir.join(&f.relative), input.num_row_groups()))
+            .collect();
+        // Row groups are the units of work, taken in order by every worker
+        // thread; each output file writes its row groups in order as they
+        // arrive, so files of any size keep both threads busy.
+        let units: Vec<(usize, usize, u64)> = inputs
+            .iter()
+            .enumerate()
+            .flat_map(|(f, input)| {
+                let mut row = starts[f];
+                (0..input.num_row_groups()).map(move |g| {
+                    let unit = (f, g, row);
+                    row += input.row_group_rows(g);
+                    unit
+                })
             })
-            .collect::<Result<Vec<Report>>>()?;
+            .collect();
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let reports: Vec<Result<Report>> = rayon::broadcast(|_| {
+            let mut report = transformer.empty_report();
+            let cache = LookupCache::default();
+            while !failed.load(Ordering::Relaxed) {
+                let Some(&(f, g, start)) = units.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    break;
+                };
+                let done = transform_row_group(transformer, &inputs[f], g, start, &cache, progress)
+                    .and_then(|(batches, r)| {
+                        report.add(&r);
+                        outputs[f].deliver(transformer, &inputs[f], g, batches)
+                    });
+                if let Err(e) = done {
+                    failed.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+            Ok(report)
+        });
         let mut total = transformer.empty_report();
-        reports.iter().for_each(|r| total.add(r));
+        for r in reports {
+            total.add(&r?);
+        }
+        // Inputs without row groups still get their (empty) output.
+        for (f, out) in outputs.iter().enumerate() {
+            if inputs[f].num_row_groups() == 0 {
+                out.deliver_empty(transformer, &inputs[f])?;
+            }
+        }
         Ok(total)
     })
 }
 
-fn write_one(
+/// Reads and transforms one row group.
+fn transform_row_group(
     transformer: &Transformer,
     input: &ParquetInput,
-    output: &Path,
+    g: usize,
     start: u64,
+    cache: &LookupCache,
     progress: &dyn ScanProgress,
-) -> Result<Report> {
-    let dir = output.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let tmp = AtomicFile::create(output)?;
+) -> Result<(Vec<RecordBatch>, Report)> {
     let source = input.name();
-    let schema = transformer.output_schema_from(input.schema(), &source)?;
-    // Id columns are written plainly (zstd compresses them well): a
-    // dictionary would cost the writer a hash per value.
-    let mut props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_row_count(Some(input.max_row_group_rows().max(1)));
-    for f in transformer.features() {
-        props = props.set_column_dictionary_enabled(ColumnPath::from(f.name()), false);
-        props = props.set_column_dictionary_enabled(
-            ColumnPath::new(vec![f.name().into(), "list".into(), "item".into()]),
-            false,
-        );
-    }
-    let props = props.build();
-    let write_error = |source| Error::Parquet {
-        path: output.to_path_buf(),
-        row_group: None,
-        source,
-    };
-    let mut writer =
-        ArrowWriter::try_new(tmp.try_clone()?, schema, Some(props)).map_err(write_error)?;
     let roots = input.roots(&transformer.input_columns());
     let mut report = transformer.empty_report();
-    let cache = LookupCache::default();
+    let mut batches = Vec::new();
     let mut row = start;
-    for g in 0..input.num_row_groups() {
-        input.read_row_group(g, &roots, |batch| {
-            let (out, r) = transformer.transform_from(batch, row, &source, &cache)?;
-            row += batch.num_rows() as u64;
-            report.add(&r);
-            writer.write(&out).map_err(write_error)?;
-            progress.advance(batch.num_rows() as u64);
-            Ok(())
-        })?;
-        // One output row group per input row group.
-        writer.flush().map_err(write_error)?;
+    input.read_row_group(g, &roots, |batch| {
+        let (out, r) = transformer.transform_from(batch, row, &source, cache)?;
+        row += batch.num_rows() as u64;
+        report.add(&r);
+        batches.push(out);
+        progress.advance(batch.num_rows() as u64);
+        Ok(())
+    })?;
+    Ok((batches, report))
+}
+
+/// One output file: its writer (opened when its first row group is ready),
+/// and the row groups that arrived before their turn.
+struct Output {
+    path: PathBuf,
+    row_groups: usize,
+    state: Mutex<OutputState>,
+}
+
+#[derive(Default)]
+struct OutputState {
+    file: Option<(AtomicFile, ArrowWriter<File>)>,
+    next: usize,
+    pending: BTreeMap<usize, Vec<RecordBatch>>,
+}
+
+impl Output {
+    fn new(path: PathBuf, row_groups: usize) -> Output {
+        Output {
+            path,
+            row_groups,
+            state: Mutex::new(OutputState::default()),
+        }
     }
-    writer.close().map_err(write_error)?;
-    tmp.commit()?;
-    Ok(report)
+
+    fn write_error(&self) -> impl Fn(parquet::errors::ParquetError) -> Error + '_ {
+        |source| Error::Parquet {
+            path: self.path.clone(),
+            row_group: None,
+            source,
+        }
+    }
+
+    /// Takes the transformed row group `g`; writes every row group whose
+    /// turn has come, one output row group each; commits the file after
+    /// the last.
+    fn deliver(
+        &self,
+        transformer: &Transformer,
+        input: &ParquetInput,
+        g: usize,
+        batches: Vec<RecordBatch>,
+    ) -> Result<()> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| Error::InvalidArgument("a worker thread panicked".into()))?;
+        state.pending.insert(g, batches);
+        if state.file.is_none() {
+            state.file = Some(self.open(transformer, input)?);
+        }
+        loop {
+            let next = state.next;
+            let Some(batches) = state.pending.remove(&next) else {
+                break;
+            };
+            let (_, writer) = state.file.as_mut().expect("opened above");
+            for b in &batches {
+                writer.write(b).map_err(self.write_error())?;
+            }
+            writer.flush().map_err(self.write_error())?;
+            state.next += 1;
+        }
+        if state.next == self.row_groups {
+            let (tmp, writer) = state.file.take().expect("opened above");
+            writer.close().map_err(self.write_error())?;
+            tmp.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the output of an input without row groups.
+    fn deliver_empty(&self, transformer: &Transformer, input: &ParquetInput) -> Result<()> {
+        let (tmp, writer) = self.open(transformer, input)?;
+        writer.close().map_err(self.write_error())?;
+        tmp.commit()
+    }
+
+    fn open(
+        &self,
+        transformer: &Transformer,
+        input: &ParquetInput,
+    ) -> Result<(AtomicFile, ArrowWriter<File>)> {
+        let output = &self.path;
+        let dir = output.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let tmp = AtomicFile::create(output)?;
+        let schema = transformer.output_schema_from(input.schema(), &input.name())?;
+        // Id columns are written plainly (zstd compresses them well): a
+        // dictionary would cost the writer a hash per value.
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_max_row_group_row_count(Some(input.max_row_group_rows().max(1)));
+        for f in transformer.features() {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(f.name()), false);
+            props = props.set_column_dictionary_enabled(
+                ColumnPath::new(vec![f.name().into(), "list".into(), "item".into()]),
+                false,
+            );
+        }
+        let writer = ArrowWriter::try_new(tmp.try_clone()?, schema, Some(props.build()))
+            .map_err(self.write_error())?;
+        Ok((tmp, writer))
+    }
 }
 
 /// Measures, per feature, how many occurrences of Parquet files are known

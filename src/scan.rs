@@ -166,6 +166,11 @@ impl ParquetInput {
         roots
     }
 
+    /// Row group `g`'s row count.
+    pub(crate) fn row_group_rows(&self, g: usize) -> u64 {
+        self.meta.metadata().row_group(g).num_rows().max(0) as u64
+    }
+
     /// The largest row group's row count.
     pub(crate) fn max_row_group_rows(&self) -> usize {
         self.meta

@@ -597,3 +597,36 @@ fn bad_inputs_exit_1_and_leave_no_output_under_a_final_name() {
         stderr(&o)
     );
 }
+
+#[test]
+fn an_input_without_rows_gets_an_empty_output() {
+    let dir = tempdir();
+    let vocab = build_clicks(dir.path(), "v.oov", &[], &[fixture("clicks/day-1.parquet")]);
+    // The same schema as the fixtures, zero rows (and zero row groups).
+    let schema = read_all(&fixture("clicks/day-1.parquet"))[0].schema();
+    let empty = dir.path().join("empty.parquet");
+    let w =
+        parquet::arrow::ArrowWriter::try_new(File::create(&empty).unwrap(), schema, None).unwrap();
+    w.close().unwrap();
+    let out = dir.path().join("out");
+    ok(oovocab(&[
+        &"apply",
+        &"--vocab",
+        &vocab,
+        &"-o",
+        &out,
+        &"--quiet",
+        &empty,
+        &fixture("clicks/day-2.parquet"),
+    ]));
+    let r =
+        ParquetRecordBatchReaderBuilder::try_new(File::open(out.join("empty.parquet")).unwrap())
+            .unwrap();
+    assert_eq!(r.metadata().file_metadata().num_rows(), 0);
+    assert_eq!(
+        r.schema().fields().len(),
+        5,
+        "the id columns of the five features"
+    );
+    assert!(out.join("day-2.parquet").exists());
+}
