@@ -180,24 +180,7 @@ fn add_keys(
     let (KeyCounts::Int(map) | KeyCounts::Uint(map)) = &mut fc.table else {
         unreachable!("key type set from the array type before counting")
     };
-    let (mut total, mut nulls) = (0u64, 0u64);
-    let mut group: Vec<(u64, u64)> = Vec::with_capacity(GROUP);
-    for (i, v) in values.enumerate() {
-        let w = weights.map_or(1, |w| w[i]);
-        match v {
-            _ if w == 0 => {}
-            Some(k) => {
-                total += w;
-                group.push((k, w));
-                if group.len() == GROUP {
-                    map.add_group(&group);
-                    group.clear();
-                }
-            }
-            None => nulls += w,
-        }
-    }
-    map.add_group(&group);
+    let (total, nulls) = in_groups(values, weights, |g| map.add_group(g));
     fc.total += total;
     fc.nulls += nulls;
 }
@@ -210,24 +193,36 @@ fn add_bytes<'a>(
     let KeyCounts::Bytes(map) = &mut fc.table else {
         unreachable!("key type set from the array type before counting")
     };
+    let (total, nulls) = in_groups(values, weights, |g| map.add_group(g));
+    fc.total += total;
+    fc.nulls += nulls;
+}
+
+/// Hands the non-null values, with their weights (1 without `weights`;
+/// weight 0 skipped), to `add_group` in groups of [`GROUP`]; returns the
+/// total weight of the values and of the nulls.
+fn in_groups<K>(
+    values: impl Iterator<Item = Option<K>>,
+    weights: Option<&[u64]>,
+    mut add_group: impl FnMut(&[(K, u64)]),
+) -> (u64, u64) {
     let (mut total, mut nulls) = (0u64, 0u64);
-    let mut group: Vec<(&[u8], u64)> = Vec::with_capacity(GROUP);
+    let mut group: Vec<(K, u64)> = Vec::with_capacity(GROUP);
     for (i, v) in values.enumerate() {
         let w = weights.map_or(1, |w| w[i]);
         match v {
             _ if w == 0 => {}
-            Some(b) => {
+            Some(k) => {
                 total += w;
-                group.push((b, w));
+                group.push((k, w));
                 if group.len() == GROUP {
-                    map.add_group(&group);
+                    add_group(&group);
                     group.clear();
                 }
             }
             None => nulls += w,
         }
     }
-    map.add_group(&group);
-    fc.total += total;
-    fc.nulls += nulls;
+    add_group(&group);
+    (total, nulls)
 }
