@@ -208,11 +208,17 @@ def write_table(doc, results, data, threads, rounds):
             lines.append(f"| {name} | {t:.2f} s | {m:,.0f} MiB |")
         lines.append("")
     lines.append("<!-- peers:end -->")
+    replace_block(doc, "peers", "\n".join(lines))
+
+
+def replace_block(doc, name, block):
+    """Puts `block` (which carries its own markers) in place of the text
+    between `<!-- NAME:begin` and `<!-- NAME:end -->` in doc, or at its end."""
     text = open(doc).read()
-    begin, end = text.find("<!-- peers:begin"), text.find("<!-- peers:end -->")
-    block = "\n".join(lines)
+    end_marker = f"<!-- {name}:end -->"
+    begin, end = text.find(f"<!-- {name}:begin"), text.find(end_marker)
     if begin >= 0 and end >= 0:
-        text = text[:begin] + block + text[end + len("<!-- peers:end -->"):]
+        text = text[:begin] + block + text[end + len(end_marker):]
     else:
         text += "\n" + block + "\n"
     open(doc, "w").write(text)
@@ -244,15 +250,7 @@ def scaling():
             lines.append(f"| {rows:,} | {threads} | {med(b, 0):.2f} s | {med(b, 1):,.0f} MiB | {med(a, 0):.2f} s | {med(a, 1):,.0f} MiB |")
             print(lines[-1], file=sys.stderr)
     lines.append("<!-- scaling:end -->")
-    text = open(doc).read()
-    begin, end = text.find("<!-- scaling:begin"), text.find("<!-- scaling:end -->")
-    block = "\n".join(lines)
-    if begin >= 0 and end >= 0:
-        text = text[:begin] + block + text[end + len("<!-- scaling:end -->"):]
-    else:
-        text += "\n" + block + "\n"
-    open(doc, "w").write(text)
-    print(block)
+    replace_block(doc, "scaling", "\n".join(lines))
 
 
 if __name__ == "__main__":
