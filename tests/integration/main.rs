@@ -12,6 +12,9 @@ mod types;
 /// `apply` and `coverage`: ids, training mode, held-out coverage, bad input.
 mod apply;
 
+/// Parquet written by pyarrow, Polars and DuckDB, against their own counts.
+mod interop;
+
 /// Corrupt artifacts and other bad inputs.
 mod corrupt;
 
