@@ -191,7 +191,9 @@ impl ParquetInput {
     /// # Errors
     /// [`Error::MissingColumn`] (listing the columns there are) or
     /// [`Error::UnsupportedType`].
-    pub(crate) fn column(&self, feature: &str, column: &str) -> Result<(usize, KeyType)> {
+    /// A column of Arrow type `Null` (all values null, as pyarrow types a
+    /// column of nothing but nulls) has no key type: `None`.
+    pub(crate) fn column(&self, feature: &str, column: &str) -> Result<(usize, Option<KeyType>)> {
         let schema = self.meta.schema();
         let Ok(index) = schema.index_of(column) else {
             return Err(Error::MissingColumn {
@@ -202,12 +204,15 @@ impl ParquetInput {
             });
         };
         let data_type = schema.field(index).data_type();
+        if *data_type == DataType::Null {
+            return Ok((index, None));
+        }
         let key_type = key_type_of(data_type).ok_or_else(|| Error::UnsupportedType {
             source_name: self.name(),
             column: column.to_string(),
             data_type: data_type.to_string(),
         })?;
-        Ok((index, key_type))
+        Ok((index, Some(key_type)))
     }
 
     /// Reads row group `row_group`, only the given root columns, and hands

@@ -241,6 +241,11 @@ impl Counts {
                     available: schema.fields().iter().map(|f| f.name().clone()).collect(),
                 });
             };
+            if *field.data_type() == arrow_schema::DataType::Null {
+                // Nothing but nulls, and no key type to fix.
+                self.features[i].nulls += batch.num_rows() as u64;
+                continue;
+            }
             let key_type =
                 key_type_of(field.data_type()).ok_or_else(|| Error::UnsupportedType {
                     source_name: source.to_string(),

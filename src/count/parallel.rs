@@ -51,7 +51,9 @@ pub(crate) fn count_files(
             for (i, f) in spec.features().iter().enumerate() {
                 let (root, key_type) = input.column(&f.name, &f.column)?;
                 let (name, fc) = base.feature_mut(i);
-                fc.set_key_type(name, key_type, &input.name())?;
+                if let Some(key_type) = key_type {
+                    fc.set_key_type(name, key_type, &input.name())?;
+                }
                 if !file_roots.contains(&root) {
                     file_roots.push(root);
                 }

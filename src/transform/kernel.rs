@@ -53,6 +53,7 @@ pub(crate) fn lookup(feature: &Feature<'_>, array: &dyn Array, null_id: i32) -> 
             feature.ids_of(values, null_id, &mut out);
             out
         }
+        Null => vec![null_id; array.len()],
         Dictionary(..) => {
             let entry_ids = lookup(
                 feature,

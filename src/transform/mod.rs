@@ -400,6 +400,10 @@ fn column_field<'s>(
 /// Checks that a column of type `dt` can be looked up in `feature`:
 /// strings and binaries for `bytes` keys, any integer for `int` and `uint`.
 pub(crate) fn check_type(feature: &Feature<'_>, dt: &DataType, source: &str) -> Result<()> {
+    // A column of nothing but nulls fits every feature.
+    if *dt == DataType::Null {
+        return Ok(());
+    }
     let Some(kt) = key_type_of(dt) else {
         return Err(Error::UnsupportedType {
             source_name: source.to_string(),

@@ -272,3 +272,70 @@ fn unsupported_column_type_is_an_error_naming_file_and_column() {
         stderr(&o)
     );
 }
+
+/// A column of Arrow type `Null` (pyarrow types an all-null column so) has
+/// no key type of its own: it counts as nulls, fits any feature, and maps to
+/// the null id.
+#[test]
+fn an_all_null_typed_column_counts_as_nulls_and_maps_to_the_null_id() {
+    let dir = tempdir();
+    let a = dir.path().join("a.parquet");
+    let b = dir.path().join("b.parquet");
+    let batch =
+        |arr: ArrayRef| RecordBatch::try_from_iter_with_nullable([("x", arr, true)]).unwrap();
+    write_parquet(
+        &a,
+        &[batch(Arc::new(NullArray::new(5)))],
+        Compression::UNCOMPRESSED,
+        10,
+    );
+    write_parquet(
+        &b,
+        &[batch(Arc::new(StringArray::from(vec![
+            Some("p"),
+            None,
+            Some("p"),
+        ])))],
+        Compression::SNAPPY,
+        10,
+    );
+    let spec = dir.path().join("spec.toml");
+    std::fs::write(&spec, "[[feature]]\nname = \"x\"\n").unwrap();
+    let vocab = dir.path().join("v.oov");
+    ok(oovocab(&[
+        &"build", &"--spec", &spec, &"-o", &vocab, &"--quiet", &a, &b,
+    ]));
+    let v = oovocab::Vocabulary::open(&vocab).unwrap();
+    let x = v.feature("x").unwrap();
+    assert_eq!(
+        (
+            x.key_type(),
+            x.stats().null_count,
+            x.stats().total_count,
+            x.len()
+        ),
+        (oovocab::KeyType::Bytes, 6, 2, 1)
+    );
+    let out = dir.path().join("out");
+    ok(oovocab(&[
+        &"apply", &"--vocab", &vocab, &"-o", &out, &"--quiet", &a,
+    ]));
+    let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(out.join("a.parquet")).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let ids: Vec<i32> = r
+        .flat_map(|b| {
+            b.unwrap()
+                .column(0)
+                .as_any()
+                .downcast_ref::<Int32Array>()
+                .unwrap()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(ids, vec![x.null_id().unwrap() as i32; 5]);
+}
