@@ -167,6 +167,10 @@ impl Vocabulary {
                 manifest.kind
             )));
         }
+        // The spec must be valid (unique names, buckets, rates), so that
+        // `spec()` can rebuild it.
+        Spec::from_features(manifest.features.iter().map(|f| f.spec.clone()).collect())
+            .map_err(|e| bad(format!("invalid spec in the manifest: {e}")))?;
         let data_start = HEADER_LEN + manifest_end.next_multiple_of(ALIGN);
         let data_len = data.len().saturating_sub(data_start);
         let mut tables = Vec::with_capacity(manifest.features.len());
@@ -274,7 +278,7 @@ impl Vocabulary {
                 .map(|f| f.spec.clone())
                 .collect(),
         )
-        .expect("a validated artifact holds a valid spec")
+        .expect("checked when the artifact was opened")
     }
 
     /// Every feature, in spec order.

@@ -594,18 +594,17 @@ impl Context<'_> {
         }
         stats.known_count += 1;
         if let Some((injection, unit)) = &self.plan.injection {
-            // The key is read only when the test needs it or it is hidden.
-            let key = || {
-                self.feature
-                    .key(id - layout.first_vocab_id())
-                    .expect("a known id has a key")
+            // A known id always has a key in a valid artifact; a hostile
+            // one that lacks it is left as it is rather than panicking.
+            let Some(key) = self.feature.key(id - layout.first_vocab_id()) else {
+                return Ok(());
             };
             let hidden = match unit {
                 OovUnit::Row => injection.hides_row(buf, row, element),
-                OovUnit::Value => injection.hides_value(buf, key()),
+                OovUnit::Value => injection.hides_value(buf, key),
             };
             if hidden {
-                ids[pos] = self.feature.oov_id(key()) as i32;
+                ids[pos] = self.feature.oov_id(key) as i32;
                 stats.injected += 1;
             }
         }

@@ -102,7 +102,7 @@ mod hostile {
     }
 
     /// Everything a service might do with an opened vocabulary.
-    fn exercise(v: &oovocab::Vocabulary) {
+    fn exercise(v: oovocab::Vocabulary) {
         for f in v.features() {
             let _ = (f.size(), f.len(), f.stats(), f.null_id());
             for k in ["key-1", "key-50", "nope", ""] {
@@ -117,6 +117,27 @@ mod hostile {
             let _ = f.ids(&arrow_array::Int64Array::from(vec![1, 2]));
         }
         let _ = v.verify();
+        let _ = v.spec();
+        // Training mode hides every known value: reads every key it meets.
+        let batch = arrow_array::RecordBatch::try_from_iter([
+            (
+                "s",
+                std::sync::Arc::new(arrow_array::StringArray::from(vec!["key-1", "key-2", "zz"]))
+                    as arrow_array::ArrayRef,
+            ),
+            (
+                "n",
+                std::sync::Arc::new(arrow_array::Int64Array::from(vec![1, 2, 99]))
+                    as arrow_array::ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let vocab = std::sync::Arc::new(v);
+        let t = oovocab::Transformer::new(vocab)
+            .with_mode(oovocab::Mode::Train { seed: 1, epoch: 2 })
+            .with_oov_rate(1.0)
+            .unwrap();
+        let _ = t.transform(&batch);
     }
 
     proptest! {
@@ -148,7 +169,7 @@ mod hostile {
             }
             reseal(&mut bytes);
             if let Ok(v) = oovocab::Vocabulary::from_bytes(bytes) {
-                exercise(&v);
+                exercise(v);
             }
         }
     }
