@@ -54,7 +54,8 @@ impl BytesCounts {
     /// Adds `n` occurrences of `key`.
     ///
     /// # Panics
-    /// When a key is longer than 4 GiB, or a table holds 2^32 keys.
+    /// When a key is longer than 4 GiB (callers check: `Counts` refuses such
+    /// values with an error), or a table holds 2^32 keys.
     #[inline]
     pub(crate) fn add(&mut self, key: &[u8], n: u64) {
         self.add_hashed(xxh3_64(key), key, n);

@@ -52,6 +52,28 @@ fn scalar_key_type(data_type: &DataType) -> Option<KeyType> {
     }
 }
 
+/// The longest value of an array whose values can exceed 4 GiB (large
+/// strings and binaries, and lists and dictionaries of them); 0 for others,
+/// whose values cannot.
+pub(super) fn longest_large_value(array: &dyn Array) -> u64 {
+    use DataType::*;
+    let longest = |offsets: &[i64]| {
+        offsets
+            .windows(2)
+            .map(|w| (w[1] - w[0]).max(0) as u64)
+            .max()
+            .unwrap_or(0)
+    };
+    match array.data_type() {
+        LargeUtf8 => longest(array.as_string::<i64>().value_offsets()),
+        LargeBinary => longest(array.as_binary::<i64>().value_offsets()),
+        List(_) => longest_large_value(array.as_list::<i32>().values().as_ref()),
+        LargeList(_) => longest_large_value(array.as_list::<i64>().values().as_ref()),
+        Dictionary(..) => longest_large_value(array.as_any_dictionary().values().as_ref()),
+        _ => 0,
+    }
+}
+
 /// Adds the values of `array` to `fc`, whose key type the caller has set from
 /// the array's type (checked with [`key_type_of`]).
 pub(super) fn count_array(fc: &mut FeatureCounts, array: &dyn Array) {
@@ -225,4 +247,33 @@ fn in_groups<K>(
     }
     add_group(&group);
     (total, nulls)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::builder::{LargeListBuilder, LargeStringBuilder};
+    use arrow_array::{DictionaryArray, LargeStringArray, StringArray};
+
+    use super::*;
+
+    #[test]
+    fn longest_large_value_looks_through_lists_and_dictionaries() {
+        assert_eq!(
+            longest_large_value(&LargeStringArray::from(vec![Some("a"), None, Some("bbb")])),
+            3
+        );
+        assert_eq!(
+            longest_large_value(&StringArray::from(vec!["abcdef"])),
+            0,
+            "small types cannot exceed 4 GiB"
+        );
+        let mut list = LargeListBuilder::new(LargeStringBuilder::new());
+        list.append_value([Some("xy"), Some("12345")]);
+        assert_eq!(longest_large_value(&list.finish()), 5);
+        let values = Arc::new(LargeStringArray::from(vec!["a", "abcd"]));
+        let dict = DictionaryArray::<Int32Type>::try_new(vec![0, 1].into(), values).unwrap();
+        assert_eq!(longest_large_value(&dict), 4);
+    }
 }

@@ -252,9 +252,19 @@ impl Counts {
                     column: column.clone(),
                     data_type: field.data_type().to_string(),
                 })?;
+            let column_array = batch.column(idx).as_ref();
+            let longest = kernel::longest_large_value(column_array);
+            if longest > u64::from(u32::MAX) {
+                return Err(Error::Limit {
+                    feature: self.names[i].clone(),
+                    message: format!(
+                        "{source}: column {column:?} has a value of {longest} bytes; a key is at most 4 GiB"
+                    ),
+                });
+            }
             let fc = &mut self.features[i];
             fc.set_key_type(&self.names[i], key_type, source)?;
-            kernel::count_array(fc, batch.column(idx).as_ref());
+            kernel::count_array(fc, column_array);
         }
         self.rows += batch.num_rows() as u64;
         Ok(())
