@@ -15,6 +15,9 @@ mod apply;
 /// Parquet written by pyarrow, Polars and DuckDB, against their own counts.
 mod interop;
 
+/// Many threads on one vocabulary while its file is replaced.
+mod concurrency;
+
 /// Corrupt artifacts and other bad inputs.
 mod corrupt;
 
