@@ -139,8 +139,8 @@ impl FeatureCounts {
         }
     }
 
-    pub(crate) fn into_parts(self) -> (Option<KeyType>, KeyCounts, u64, u64) {
-        (self.key_type, self.table, self.total, self.nulls)
+    pub(crate) fn into_table(self) -> KeyCounts {
+        self.table
     }
 
     fn merge(&mut self, feature: &str, mut other: FeatureCounts) -> Result<()> {

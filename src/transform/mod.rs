@@ -134,11 +134,7 @@ impl Transformer {
         let mut plans = Vec::with_capacity(names.len());
         for name in names {
             let f = self.vocab.feature(name.as_ref())?;
-            let index = self
-                .vocab
-                .features()
-                .position(|g| g.name() == f.name())
-                .unwrap_or_default();
+            let index = f.index();
             if plans.iter().any(|p: &Plan| p.index == index) {
                 return Err(Error::InvalidArgument(format!(
                     "feature {:?} named twice",

@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
-use crate::count::{Counts, InputFile, KeyCounts};
+use crate::count::{Counts, FeatureCounts, InputFile, KeyCounts};
 use crate::error::{Error, Result};
 use crate::id::Layout;
 use crate::keys::KeyType;
@@ -106,61 +106,53 @@ pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<Selection> {
     })
 }
 
-fn select_feature(fs: &FeatureSpec, fc: crate::count::FeatureCounts) -> Result<SelectedFeature> {
-    {
-        let (_, table, total, nulls) = fc.into_parts();
-        let distinct = match &table {
-            KeyCounts::Empty => 0,
-            KeyCounts::Bytes(m) => m.len(),
-            KeyCounts::Int(m) => m.len(),
-            KeyCounts::Uint(m) => m.len(),
-        } as u64;
-        let (keys, counts) = match table {
-            // Nothing was ever counted: a bytes feature with no keys.
-            KeyCounts::Empty => (SelectedKeys::Bytes(Vec::new()), Vec::new()),
-            KeyCounts::Bytes(m) => {
-                let (k, c) = select_entries(m.iter(), fs);
-                (
-                    SelectedKeys::Bytes(k.into_iter().map(Box::from).collect()),
-                    c,
-                )
-            }
-            KeyCounts::Int(m) => {
-                let (k, c) = select_entries(m.iter().map(|(k, n)| (k as i64, n)), fs);
-                (SelectedKeys::Int(k), c)
-            }
-            KeyCounts::Uint(m) => {
-                let (k, c) = select_entries(m.iter(), fs);
-                (SelectedKeys::Uint(k), c)
-            }
-        };
-        let layout = Layout::new(
-            fs.padding,
-            fs.nulls == NullPolicy::Slot,
-            fs.oov_buckets,
-            keys.len() as u64,
-        )
-        .map_err(|e| match e {
-            Error::Limit { message, .. } => Error::Limit {
-                feature: fs.name.clone(),
-                message,
-            },
-            other => other,
-        })?;
-        let stats = FeatureStats {
-            total_count: total,
-            distinct_count: distinct,
-            null_count: nulls,
-            kept_count: counts.iter().sum(),
-        };
-        Ok(SelectedFeature {
-            spec: fs.clone(),
-            layout,
-            keys,
-            counts,
-            stats,
-        })
-    }
+fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature> {
+    let (total, distinct, nulls) = (fc.total_count(), fc.distinct_count(), fc.null_count());
+    let (keys, counts) = match fc.into_table() {
+        // Nothing was ever counted: a bytes feature with no keys.
+        KeyCounts::Empty => (SelectedKeys::Bytes(Vec::new()), Vec::new()),
+        KeyCounts::Bytes(m) => {
+            let (k, c) = select_entries(m.iter(), fs);
+            (
+                SelectedKeys::Bytes(k.into_iter().map(Box::from).collect()),
+                c,
+            )
+        }
+        KeyCounts::Int(m) => {
+            let (k, c) = select_entries(m.iter().map(|(k, n)| (k as i64, n)), fs);
+            (SelectedKeys::Int(k), c)
+        }
+        KeyCounts::Uint(m) => {
+            let (k, c) = select_entries(m.iter(), fs);
+            (SelectedKeys::Uint(k), c)
+        }
+    };
+    let layout = Layout::new(
+        fs.padding,
+        fs.nulls == NullPolicy::Slot,
+        fs.oov_buckets,
+        keys.len() as u64,
+    )
+    .map_err(|e| match e {
+        Error::Limit { message, .. } => Error::Limit {
+            feature: fs.name.clone(),
+            message,
+        },
+        other => other,
+    })?;
+    let stats = FeatureStats {
+        total_count: total,
+        distinct_count: distinct,
+        null_count: nulls,
+        kept_count: counts.iter().sum(),
+    };
+    Ok(SelectedFeature {
+        spec: fs.clone(),
+        layout,
+        keys,
+        counts,
+        stats,
+    })
 }
 
 /// The vocabulary order: count descending, then key ascending.

@@ -40,6 +40,28 @@ fn texts(array: &dyn Array) -> Vec<Option<String>> {
         .collect()
 }
 
+/// The values of `column` across batches, as text.
+fn column_texts(batches: &[RecordBatch], column: &str) -> Vec<Option<String>> {
+    batches
+        .iter()
+        .flat_map(|b| texts(b.column_by_name(column).unwrap().as_ref()))
+        .collect()
+}
+
+/// The `Int32` ids of `column` across batches.
+fn id_column(batches: &[RecordBatch], column: &str) -> Vec<i32> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name(column)
+                .unwrap()
+                .as_primitive::<Int32Type>()
+                .values()
+                .to_vec()
+        })
+        .collect()
+}
+
 fn id_of(f: &Feature<'_>, text: &Option<String>) -> i32 {
     match text {
         None => f.null_id().unwrap() as i32,
@@ -100,12 +122,10 @@ fn inference_ids_equal_lookup_for_every_input_type() {
     // A nested file keeps its relative name.
     std::fs::rename(&files[5], data.join("sub/part-5.parquet")).unwrap();
     files[5] = data.join("sub/part-5.parquet");
-    let spec = dir.path().join("spec.toml");
-    std::fs::write(
-        &spec,
+    let spec = write_spec(
+        dir.path(),
         "[defaults]\nmin_count = 2\noov_buckets = 3\n[[feature]]\nname = \"s_id\"\ncolumn = \"s\"\n[[feature]]\nname = \"i_id\"\ncolumn = \"i\"\n[[feature]]\nname = \"u_id\"\ncolumn = \"u\"\n[[feature]]\nname = \"tags\"\ncolumn = \"l\"\n",
-    )
-    .unwrap();
+    );
     let vocab_path = dir.path().join("v.oov");
     // Build on half the files, so the other half has unseen values.
     ok(oovocab(&[
@@ -313,21 +333,8 @@ fn training_injects_the_rate_reproducibly_and_per_epoch() {
         let ta = read_all(&a.join(&name));
         let tc = read_all(&c.join(&name));
         let input = read_all(&fixture(&format!("clicks/{name}")));
-        let values: Vec<Option<String>> = input
-            .iter()
-            .flat_map(|b| texts(b.column_by_name("item_id").unwrap().as_ref()))
-            .collect();
-        let ids = |bs: &[RecordBatch]| -> Vec<i32> {
-            bs.iter()
-                .flat_map(|b| {
-                    b.column_by_name("item_id")
-                        .unwrap()
-                        .as_primitive::<Int32Type>()
-                        .values()
-                        .to_vec()
-                })
-                .collect()
-        };
+        let values = column_texts(&input, "item_id");
+        let ids = |bs: &[RecordBatch]| id_column(bs, "item_id");
         let (base, ta, tc) = (ids(&base), ids(&ta), ids(&tc));
         for (row, value) in values.iter().enumerate() {
             let value = value.as_deref().unwrap();
@@ -363,8 +370,10 @@ fn training_injects_the_rate_reproducibly_and_per_epoch() {
 #[test]
 fn value_unit_hides_a_value_in_all_its_rows_or_none() {
     let dir = tempdir();
-    let spec = dir.path().join("spec.toml");
-    std::fs::write(&spec, "[[feature]]\nname = \"item_id\"\nmin_count = 2\noov_buckets = 16\ntrain_oov_rate = 0.3\ntrain_oov_unit = \"value\"\n").unwrap();
+    let spec = write_spec(
+        dir.path(),
+        "[[feature]]\nname = \"item_id\"\nmin_count = 2\noov_buckets = 16\ntrain_oov_rate = 0.3\ntrain_oov_unit = \"value\"\n",
+    );
     let vocab_path = dir.path().join("v.oov");
     ok(oovocab(&[
         &"build",
@@ -387,21 +396,11 @@ fn value_unit_hides_a_value_in_all_its_rows_or_none() {
     for day in 1..=4 {
         let input = read_all(&fixture(&format!("clicks/day-{day}.parquet")));
         let output = read_all(&out.join(format!("day-{day}.parquet")));
-        let values: Vec<String> = input
-            .iter()
-            .flat_map(|b| texts(b.column_by_name("item_id").unwrap().as_ref()))
+        let values: Vec<String> = column_texts(&input, "item_id")
+            .into_iter()
             .map(Option::unwrap)
             .collect();
-        let ids: Vec<i32> = output
-            .iter()
-            .flat_map(|b| {
-                b.column_by_name("item_id")
-                    .unwrap()
-                    .as_primitive::<Int32Type>()
-                    .values()
-                    .to_vec()
-            })
-            .collect();
+        let ids = id_column(&output, "item_id");
         for (v, id) in values.iter().zip(ids) {
             if item.get(v.as_str()).is_some() {
                 hidden

@@ -179,12 +179,10 @@ fn lookup_gives_known_ids_and_hashed_oov_buckets() {
 #[test]
 fn missing_column_lists_the_columns_and_writes_nothing() {
     let dir = tempdir();
-    let spec = dir.path().join("spec.toml");
-    std::fs::write(
-        &spec,
+    let spec = write_spec(
+        dir.path(),
         "[[feature]]\nname = \"item\"\ncolumn = \"item_idd\"\n",
-    )
-    .unwrap();
+    );
     let out = dir.path().join("v.oov");
     let o = oovocab(&[&"build", &"--spec", &spec, &"-o", &out, &fixture("clicks")]);
     assert_eq!(o.status.code(), Some(1));

@@ -69,12 +69,10 @@ fn every_writer_counts_like_its_own_library() {
 #[test]
 fn every_writer_applies() {
     let dir = tempdir();
-    let spec = dir.path().join("spec.toml");
-    std::fs::write(
-        &spec,
+    let spec = write_spec(
+        dir.path(),
         "[[feature]]\nname = \"s\"\n\n[[feature]]\nname = \"l\"\n",
-    )
-    .unwrap();
+    );
     let vocab = dir.path().join("v.oov");
     let inputs = fixture("interop/pyarrow-none.parquet");
     ok(oovocab(&[

@@ -135,12 +135,10 @@ fn every_column_type_counts_like_an_independent_group_by() {
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
     let files = write_all_types(&data);
-    let spec = dir.path().join("spec.toml");
-    std::fs::write(
-        &spec,
+    let spec = write_spec(
+        dir.path(),
         "[defaults]\nmin_count = 2\noov_buckets = 3\n\n[[feature]]\nname = \"s\"\n\n[[feature]]\nname = \"i\"\nmin_count = 1\n\n[[feature]]\nname = \"u\"\npadding = false\n\n[[feature]]\nname = \"l\"\nnulls = \"oov\"\n",
-    )
-    .unwrap();
+    );
     let out = dir.path().join("v.oov");
     ok(oovocab(&[
         &"build",
@@ -234,8 +232,7 @@ fn signed_and_uint64_across_files_is_an_error_naming_both() {
         Compression::UNCOMPRESSED,
         10,
     );
-    let spec = dir.path().join("spec.toml");
-    std::fs::write(&spec, "[[feature]]\nname = \"x\"\n").unwrap();
+    let spec = write_spec(dir.path(), "[[feature]]\nname = \"x\"\n");
     let out = dir.path().join("v.oov");
     let o = oovocab(&[&"build", &"--spec", &spec, &"-o", &out, &a, &b]);
     assert_eq!(o.status.code(), Some(1));
@@ -255,8 +252,7 @@ fn unsupported_column_type_is_an_error_naming_file_and_column() {
         RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(vec![1.0])) as ArrayRef)])
             .unwrap();
     write_parquet(&a, &[batch], Compression::UNCOMPRESSED, 10);
-    let spec = dir.path().join("spec.toml");
-    std::fs::write(&spec, "[[feature]]\nname = \"x\"\n").unwrap();
+    let spec = write_spec(dir.path(), "[[feature]]\nname = \"x\"\n");
     let o = oovocab(&[
         &"build",
         &"--spec",
@@ -299,8 +295,7 @@ fn an_all_null_typed_column_counts_as_nulls_and_maps_to_the_null_id() {
         Compression::SNAPPY,
         10,
     );
-    let spec = dir.path().join("spec.toml");
-    std::fs::write(&spec, "[[feature]]\nname = \"x\"\n").unwrap();
+    let spec = write_spec(dir.path(), "[[feature]]\nname = \"x\"\n");
     let vocab = dir.path().join("v.oov");
     ok(oovocab(&[
         &"build", &"--spec", &spec, &"-o", &vocab, &"--quiet", &a, &b,

@@ -198,3 +198,10 @@ pub fn build_clicks(
     ok(oovocab(&args));
     out
 }
+
+/// Writes a spec file `spec.toml` in `dir`.
+pub fn write_spec(dir: &Path, text: &str) -> PathBuf {
+    let spec = dir.join("spec.toml");
+    std::fs::write(&spec, text).unwrap();
+    spec
+}
