@@ -20,16 +20,11 @@ pub(crate) fn to_bytes(selection: &Selection) -> Result<Vec<u8>> {
         let (keys, offsets) = match &f.keys {
             SelectedKeys::Bytes(keys) => {
                 let offsets_section = append(&mut data, |out| {
-                    let mut at = 0u64;
-                    out.extend_from_slice(&at.to_le_bytes());
-                    for k in keys {
-                        at += k.len() as u64;
-                        out.extend_from_slice(&at.to_le_bytes());
-                    }
+                    keys.offsets
+                        .iter()
+                        .for_each(|at| out.extend_from_slice(&at.to_le_bytes()))
                 });
-                let keys_section = append(&mut data, |out| {
-                    keys.iter().for_each(|k| out.extend_from_slice(k))
-                });
+                let keys_section = append(&mut data, |out| out.extend_from_slice(&keys.data));
                 (keys_section, Some(offsets_section))
             }
             SelectedKeys::Int(keys) => (
@@ -133,7 +128,7 @@ fn build_table(keys: &SelectedKeys) -> Vec<u64> {
     let mask = cap.wrapping_sub(1);
     for i in 0..n {
         let key = match keys {
-            SelectedKeys::Bytes(k) => Key::Bytes(&k[i]),
+            SelectedKeys::Bytes(k) => Key::Bytes(k.get(i)),
             SelectedKeys::Int(k) => Key::Int(k[i]),
             SelectedKeys::Uint(k) => Key::Uint(k[i]),
         };

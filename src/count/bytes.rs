@@ -1,15 +1,19 @@
 //! The count table of `bytes` keys: an open-addressing table built for
 //! counting many keys at once.
 //!
-//! Keys live in one arena, each behind its length (u32 LE); `entries` holds
-//! each key's arena offset and count in insertion order; `slots` (a power of
-//! two, load at most 5/8) holds `tag << 32 | (1 + entry)`, the tag being the
-//! upper half of the key's hash. Counting works on groups of keys: the home
-//! slots of a whole group are loaded first, then the candidate entries, then
-//! the keys, so the cache misses of a group overlap instead of queueing.
-//! Growing rehashes the arena front to back (a sequential read).
+//! The table is [`Partitioned`]. In each partition, keys live in one arena, each behind its
+//! length (u32 LE); `entries` holds each key's arena offset and count in
+//! insertion order; `slots` (a power of two, load at most 5/8) holds
+//! `tag << 32 | (1 + entry)`, the tag being the upper half of the key's
+//! hash. Counting works on groups of keys: the home slots of a whole group
+//! are loaded first, then the candidate entries, then the keys, so the cache
+//! misses of a group overlap instead of queueing. Growing rehashes the arena
+//! front to back (a sequential read).
 
+use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
+
+use super::partitioned::{Partition, Partitioned, grown_capacity, part_of};
 
 /// Keys counted per group.
 pub(crate) const GROUP: usize = 16;
@@ -22,7 +26,11 @@ struct Entry {
 
 /// Exact counts of byte-string keys.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct BytesCounts {
+pub(crate) struct BytesCounts(Partitioned<Part>);
+
+/// One partition: the keys whose hash has the partition's top bits.
+#[derive(Debug, Clone, Default)]
+struct Part {
     arena: Vec<u8>,
     entries: Vec<Entry>,
     slots: Vec<u64>,
@@ -44,78 +52,128 @@ fn tag(hash: u64) -> u64 {
 
 impl BytesCounts {
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    fn mask(&self) -> usize {
-        self.slots.len().wrapping_sub(1)
+        self.0.len()
     }
 
     /// Adds `n` occurrences of `key`.
     ///
     /// # Panics
     /// When a key is longer than 4 GiB (callers check: `Counts` refuses such
-    /// values with an error), or a table holds 2^32 keys.
-    #[inline]
+    /// values with an error), or a partition holds 2^32 keys.
+    #[cfg(test)]
     pub(crate) fn add(&mut self, key: &[u8], n: u64) {
-        self.add_hashed(xxh3_64(key), key, n);
+        self.add_group(&[(key, n)]);
     }
 
     /// Adds a group of (key, occurrences), at most [`GROUP`] of them.
     pub(crate) fn add_group(&mut self, group: &[(&[u8], u64)]) {
-        debug_assert!(group.len() <= GROUP);
         if group.len() > GROUP {
-            group.iter().for_each(|(k, n)| self.add(k, *n));
+            group.chunks(GROUP).for_each(|g| self.add_group(g));
             return;
         }
-        // Grow first, so that no insert of this group moves the slots.
-        if (self.len() + group.len()) * 8 > self.slots.len() * 5 {
-            self.rebuild(
-                ((self.len() + group.len()) * 8)
-                    .div_ceil(5)
-                    .next_power_of_two()
-                    .max(16),
-            );
-        }
-        let mask = self.mask();
-        // 1: hashes and home slots.
         let mut hashes = [0u64; GROUP];
-        let mut home = [0u64; GROUP];
         for (j, (k, _)) in group.iter().enumerate() {
             hashes[j] = xxh3_64(k);
-            home[j] = self.slots[hashes[j] as usize & mask];
         }
-        // 2: the candidate entries.
-        let mut offsets = [usize::MAX; GROUP];
-        for j in 0..group.len() {
-            let s = home[j];
-            if s != 0 && tag(s) == tag(hashes[j]) {
-                offsets[j] = self.entries[(s as u32 - 1) as usize].offset;
-            }
+        let (parts, len) = self.0.parts_mut();
+        *len += add_group_hashed(parts, part_of, group, &hashes);
+    }
+
+    /// The count of `key` (0 when never seen).
+    pub(crate) fn get(&self, key: &[u8]) -> u64 {
+        let hash = xxh3_64(key);
+        self.0.part(hash).map_or(0, |p| p.get(hash, key))
+    }
+
+    /// Adds every count of `other` (the larger table should be `self`),
+    /// partition by partition in parallel.
+    pub(crate) fn merge(&mut self, other: &BytesCounts) {
+        self.0.merge(&other.0);
+    }
+
+    /// Every key with its count, partition by partition, in insertion order
+    /// within a partition.
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
+        self.0.parts().iter().flat_map(Part::iter)
+    }
+
+    /// The partitions' keys and counts, one iterator per partition (for
+    /// work on partitions in parallel).
+    pub(crate) fn parts(
+        &self,
+    ) -> impl IndexedParallelIterator<Item = impl Iterator<Item = (&[u8], u64)>> {
+        self.0.parts().par_iter().map(Part::iter)
+    }
+}
+
+/// Adds a group of at most [`GROUP`] keys with their `hashes` to the
+/// partitions `parts`, key `j` going to `parts[choose(hashes[j])]`; returns
+/// how many keys were new.
+fn add_group_hashed(
+    parts: &mut [Part],
+    choose: impl Fn(u64) -> usize,
+    group: &[(&[u8], u64)],
+    hashes: &[u64; GROUP],
+) -> usize {
+    debug_assert!(group.len() <= GROUP);
+    let mut part = [0usize; GROUP];
+    for j in 0..group.len() {
+        part[j] = choose(hashes[j]);
+        // Grow first, so that no insert of this group moves the slots.
+        parts[part[j]].reserve(group.len());
+    }
+    // 1: the home slots.
+    let mut home = [0u64; GROUP];
+    for j in 0..group.len() {
+        let p = &parts[part[j]];
+        home[j] = p.slots[hashes[j] as usize & p.mask()];
+    }
+    // 2: the candidate entries.
+    let mut offsets = [usize::MAX; GROUP];
+    for j in 0..group.len() {
+        let s = home[j];
+        if s != 0 && tag(s) == tag(hashes[j]) {
+            offsets[j] = parts[part[j]].entries[(s as u32 - 1) as usize].offset;
         }
-        // 3: compare, count; anything else takes the full path.
-        for (j, (k, n)) in group.iter().enumerate() {
-            if offsets[j] != usize::MAX && key_at(&self.arena, offsets[j]) == *k {
-                let e = (home[j] as u32 - 1) as usize;
-                self.entries[e].count += n;
-            } else {
-                self.add_hashed(hashes[j], k, *n);
-            }
+    }
+    // 3: compare, count; anything else takes the full path.
+    let mut added = 0;
+    for (j, (k, n)) in group.iter().enumerate() {
+        let p = &mut parts[part[j]];
+        if offsets[j] != usize::MAX && key_at(&p.arena, offsets[j]) == *k {
+            p.entries[(home[j] as u32 - 1) as usize].count += n;
+        } else {
+            added += usize::from(p.add_hashed(hashes[j], k, *n));
+        }
+    }
+    added
+}
+
+impl Part {
+    fn mask(&self) -> usize {
+        self.slots.len().wrapping_sub(1)
+    }
+
+    /// Makes room for `more` new keys without growing.
+    #[inline]
+    fn reserve(&mut self, more: usize) {
+        if let Some(capacity) = grown_capacity(self.entries.len() + more, self.slots.len()) {
+            self.rebuild(capacity);
         }
     }
 
-    fn add_hashed(&mut self, hash: u64, key: &[u8], n: u64) {
-        if (self.entries.len() + 1) * 8 > self.slots.len() * 5 {
-            self.grow();
-        }
+    /// Adds `n` occurrences of `key`; whether it was new.
+    fn add_hashed(&mut self, hash: u64, key: &[u8], n: u64) -> bool {
+        self.reserve(1);
         let mask = self.mask();
         let mut at = hash as usize & mask;
         loop {
             let s = self.slots[at];
             if s == 0 {
                 let len = u32::try_from(key.len()).expect("a key of at most 4 GiB");
-                let index =
-                    u32::try_from(self.entries.len() + 1).expect("fewer than 2^32 keys per table");
+                let index = u32::try_from(self.entries.len() + 1)
+                    .expect("fewer than 2^32 keys per partition");
                 self.slots[at] = tag(hash) | u64::from(index);
                 self.entries.push(Entry {
                     offset: self.arena.len(),
@@ -123,23 +181,17 @@ impl BytesCounts {
                 });
                 self.arena.extend_from_slice(&len.to_le_bytes());
                 self.arena.extend_from_slice(key);
-                return;
+                return true;
             }
             if tag(s) == tag(hash) {
                 let e = (s as u32 - 1) as usize;
                 if key_at(&self.arena, self.entries[e].offset) == key {
                     self.entries[e].count += n;
-                    return;
+                    return false;
                 }
             }
             at = (at + 1) & mask;
         }
-    }
-
-    /// Doubles the slots (or makes the first 16) and re-places every key.
-    fn grow(&mut self) {
-        let capacity = (self.slots.len() * 2).max(16);
-        self.rebuild(capacity);
     }
 
     // Deliberately not `vec![0; n]` (see the comment inside).
@@ -162,12 +214,10 @@ impl BytesCounts {
         self.slots = slots;
     }
 
-    /// The count of `key` (0 when never seen).
-    pub(crate) fn get(&self, key: &[u8]) -> u64 {
+    fn get(&self, hash: u64, key: &[u8]) -> u64 {
         if self.slots.is_empty() {
             return 0;
         }
-        let hash = xxh3_64(key);
         let mask = self.mask();
         let mut at = hash as usize & mask;
         loop {
@@ -182,29 +232,29 @@ impl BytesCounts {
             at = (at + 1) & mask;
         }
     }
+}
 
-    /// Adds every count of `other` (the larger table should be `self`).
-    pub(crate) fn merge(&mut self, other: &BytesCounts) {
-        let needed = ((self.len() + other.len()) * 8)
-            .div_ceil(5)
-            .next_power_of_two();
-        if needed > self.slots.len() {
-            self.rebuild(needed);
-        }
+impl Partition for Part {
+    fn merge(&mut self, other: &Part) -> usize {
+        self.reserve(other.entries.len());
         self.arena.reserve(other.arena.len());
+        let mut added = 0;
         let mut group: Vec<(&[u8], u64)> = Vec::with_capacity(GROUP);
-        for e in &other.entries {
-            group.push((key_at(&other.arena, e.offset), e.count));
+        let mut hashes = [0u64; GROUP];
+        for (k, n) in other.iter() {
+            hashes[group.len()] = xxh3_64(k);
+            group.push((k, n));
             if group.len() == GROUP {
-                self.add_group(&group);
+                added += add_group_hashed(std::slice::from_mut(self), |_| 0, &group, &hashes);
                 group.clear();
             }
         }
-        self.add_group(&group);
+        added + add_group_hashed(std::slice::from_mut(self), |_| 0, &group, &hashes)
     }
+}
 
-    /// Every key with its count, in insertion order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
+impl Part {
+    fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
         self.entries
             .iter()
             .map(|e| (key_at(&self.arena, e.offset), e.count))

@@ -1,14 +1,22 @@
 //! The count table of integer keys (`int` keys as their two's-complement
 //! bits, `uint` keys as they are): open addressing over 16-byte slots
 //! holding the key and its count (a count of 0 marks an empty slot), load at
-//! most 5/8, counted in groups like [`BytesCounts`](super::BytesCounts) so
-//! that the cache misses of a group overlap.
+//! most 5/8, [`Partitioned`] and counted in groups like
+//! [`BytesCounts`](super::BytesCounts), so that growing stays in cache, the
+//! cache misses of a group overlap, and tables merge partition by partition.
+
+use rayon::prelude::*;
 
 use super::bytes::GROUP;
+use super::partitioned::{Partition, Partitioned, grown_capacity, part_of};
 
 /// Exact counts of 64-bit keys.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct IntCounts {
+pub(crate) struct IntCounts(Partitioned<Part>);
+
+/// One partition: the keys whose hash has the partition's top bits.
+#[derive(Debug, Clone, Default)]
+struct Part {
     slots: Vec<(u64, u64)>,
     len: usize,
 }
@@ -25,65 +33,118 @@ fn mix(key: u64) -> u64 {
 
 impl IntCounts {
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.0.len()
     }
 
+    /// Adds `n` (at least 1) occurrences of `key`.
+    #[cfg(test)]
+    pub(crate) fn add(&mut self, key: u64, n: u64) {
+        self.add_group(&[(key, n)]);
+    }
+
+    /// Adds a group of (key, occurrences), at most [`GROUP`] of them.
+    pub(crate) fn add_group(&mut self, group: &[(u64, u64)]) {
+        if group.len() > GROUP {
+            group.chunks(GROUP).for_each(|g| self.add_group(g));
+            return;
+        }
+        let (parts, len) = self.0.parts_mut();
+        *len += add_group_hashed(parts, part_of, group);
+    }
+
+    /// The count of `key` (0 when never seen).
+    pub(crate) fn get(&self, key: u64) -> u64 {
+        let hash = mix(key);
+        self.0.part(hash).map_or(0, |p| p.get(hash, key))
+    }
+
+    /// Adds every count of `other`, partition by partition in parallel.
+    pub(crate) fn merge(&mut self, other: &IntCounts) {
+        self.0.merge(&other.0);
+    }
+
+    /// Every key with its count, in table order.
+    #[cfg(test)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.0.parts().iter().flat_map(Part::iter)
+    }
+
+    /// The partitions' keys and counts, one iterator per partition (for
+    /// work on partitions in parallel).
+    pub(crate) fn parts(
+        &self,
+    ) -> impl IndexedParallelIterator<Item = impl Iterator<Item = (u64, u64)> + '_> {
+        self.0.parts().par_iter().map(Part::iter)
+    }
+}
+
+/// Adds a group of at most [`GROUP`] keys to the partitions `parts`, key `k`
+/// going to `parts[choose(mix(k))]`; returns how many keys were new.
+fn add_group_hashed(
+    parts: &mut [Part],
+    choose: impl Fn(u64) -> usize,
+    group: &[(u64, u64)],
+) -> usize {
+    debug_assert!(group.len() <= GROUP);
+    let mut hashes = [0u64; GROUP];
+    let mut part = [0usize; GROUP];
+    for (j, &(k, _)) in group.iter().enumerate() {
+        hashes[j] = mix(k);
+        part[j] = choose(hashes[j]);
+        // Grow first, so that no insert of this group moves the slots.
+        parts[part[j]].reserve(group.len());
+    }
+    let mut home = [0usize; GROUP];
+    let mut seen = [(0u64, 0u64); GROUP];
+    for j in 0..group.len() {
+        let p = &parts[part[j]];
+        home[j] = hashes[j] as usize & p.mask();
+        seen[j] = p.slots[home[j]];
+    }
+    let mut added = 0;
+    for (j, &(k, n)) in group.iter().enumerate() {
+        let p = &mut parts[part[j]];
+        // A hit in the home slot (as loaded above, or updated since).
+        if seen[j].1 != 0 && seen[j].0 == k {
+            p.slots[home[j]].1 += n;
+        } else {
+            added += usize::from(p.add_hashed(hashes[j], k, n));
+        }
+    }
+    added
+}
+
+impl Part {
     fn mask(&self) -> usize {
         self.slots.len().wrapping_sub(1)
     }
 
-    /// Adds `n` (at least 1) occurrences of `key`.
-    pub(crate) fn add(&mut self, key: u64, n: u64) {
-        if (self.len + 1) * 8 > self.slots.len() * 5 {
-            self.rebuild((self.slots.len() * 2).max(16));
+    /// Makes room for `more` new keys without growing.
+    #[inline]
+    fn reserve(&mut self, more: usize) {
+        if let Some(capacity) = grown_capacity(self.len + more, self.slots.len()) {
+            self.rebuild(capacity);
         }
+    }
+
+    /// Adds `n` (at least 1) occurrences of `key`; whether it was new.
+    fn add_hashed(&mut self, hash: u64, key: u64, n: u64) -> bool {
+        self.reserve(1);
         let mask = self.mask();
-        let mut at = mix(key) as usize & mask;
+        let mut at = hash as usize & mask;
         loop {
             let (k, c) = &mut self.slots[at];
             if *c == 0 {
                 *k = key;
                 *c = n;
                 self.len += 1;
-                return;
+                return true;
             }
             if *k == key {
                 *c += n;
-                return;
+                return false;
             }
             at = (at + 1) & mask;
-        }
-    }
-
-    /// Adds a group of (key, occurrences), at most [`GROUP`] of them.
-    pub(crate) fn add_group(&mut self, group: &[(u64, u64)]) {
-        if group.len() > GROUP {
-            group.iter().for_each(|&(k, n)| self.add(k, n));
-            return;
-        }
-        // Grow first, so that no insert of this group moves the slots.
-        if (self.len + group.len()) * 8 > self.slots.len() * 5 {
-            self.rebuild(
-                ((self.len + group.len()) * 8)
-                    .div_ceil(5)
-                    .next_power_of_two()
-                    .max(16),
-            );
-        }
-        let mask = self.mask();
-        let mut home = [0usize; GROUP];
-        let mut seen = [(0u64, 0u64); GROUP];
-        for (j, &(k, _)) in group.iter().enumerate() {
-            home[j] = mix(k) as usize & mask;
-            seen[j] = self.slots[home[j]];
-        }
-        for (j, &(k, n)) in group.iter().enumerate() {
-            // A hit in the home slot (as loaded above, or updated since).
-            if seen[j].1 != 0 && seen[j].0 == k {
-                self.slots[home[j]].1 += n;
-            } else {
-                self.add(k, n);
-            }
         }
     }
 
@@ -94,7 +155,7 @@ impl IntCounts {
         let mut slots = Vec::with_capacity(capacity);
         slots.resize(capacity, (0u64, 0u64));
         let mask = capacity - 1;
-        for &(k, c) in self.slots.iter().filter(|s| s.1 != 0) {
+        for (k, c) in self.iter() {
             let mut at = mix(k) as usize & mask;
             while slots[at].1 != 0 {
                 at = (at + 1) & mask;
@@ -104,13 +165,12 @@ impl IntCounts {
         self.slots = slots;
     }
 
-    /// The count of `key` (0 when never seen).
-    pub(crate) fn get(&self, key: u64) -> u64 {
+    fn get(&self, hash: u64, key: u64) -> u64 {
         if self.slots.is_empty() {
             return 0;
         }
         let mask = self.mask();
-        let mut at = mix(key) as usize & mask;
+        let mut at = hash as usize & mask;
         loop {
             let (k, c) = self.slots[at];
             if c == 0 {
@@ -122,26 +182,26 @@ impl IntCounts {
             at = (at + 1) & mask;
         }
     }
+}
 
-    /// Adds every count of `other`.
-    pub(crate) fn merge(&mut self, other: &IntCounts) {
-        let needed = ((self.len + other.len) * 8).div_ceil(5).next_power_of_two();
-        if needed > self.slots.len() {
-            self.rebuild(needed);
-        }
+impl Partition for Part {
+    fn merge(&mut self, other: &Part) -> usize {
+        self.reserve(other.len);
+        let mut added = 0;
         let mut group = Vec::with_capacity(GROUP);
-        for s in other.slots.iter().filter(|s| s.1 != 0) {
-            group.push(*s);
+        for s in other.iter() {
+            group.push(s);
             if group.len() == GROUP {
-                self.add_group(&group);
+                added += add_group_hashed(std::slice::from_mut(self), |_| 0, &group);
                 group.clear();
             }
         }
-        self.add_group(&group);
+        added + add_group_hashed(std::slice::from_mut(self), |_| 0, &group)
     }
+}
 
-    /// Every key with its count, in table order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+impl Part {
+    fn iter(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
         self.slots.iter().copied().filter(|s| s.1 != 0)
     }
 }

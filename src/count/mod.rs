@@ -9,6 +9,7 @@ mod ints;
 mod kernel;
 #[cfg(feature = "parquet")]
 pub(crate) mod parallel;
+mod partitioned;
 
 use arrow_array::RecordBatch;
 use serde::{Deserialize, Serialize};
@@ -139,8 +140,8 @@ impl FeatureCounts {
         }
     }
 
-    pub(crate) fn into_table(self) -> KeyCounts {
-        self.table
+    pub(crate) fn table(&self) -> &KeyCounts {
+        &self.table
     }
 
     fn merge(&mut self, feature: &str, mut other: FeatureCounts) -> Result<()> {

@@ -6,6 +6,8 @@
 
 use std::cmp::Ordering;
 
+use rayon::prelude::*;
+
 use serde::{Deserialize, Serialize};
 
 use crate::count::{Counts, FeatureCounts, InputFile, KeyCounts};
@@ -47,7 +49,7 @@ impl FeatureStats {
 /// The selected keys of one feature, in id order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SelectedKeys {
-    Bytes(Vec<Box<[u8]>>),
+    Bytes(ByteKeys),
     Int(Vec<i64>),
     Uint(Vec<u64>),
 }
@@ -67,6 +69,38 @@ impl SelectedKeys {
             SelectedKeys::Int(_) => KeyType::Int,
             SelectedKeys::Uint(_) => KeyType::Uint,
         }
+    }
+}
+
+/// Byte-string keys in one buffer, as the artifact stores them: key `i` is
+/// `data[offsets[i]..offsets[i + 1]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ByteKeys {
+    pub data: Vec<u8>,
+    /// One more than there are keys, starting at 0.
+    pub offsets: Vec<u64>,
+}
+
+impl ByteKeys {
+    /// The keys, copied in order.
+    pub(crate) fn from_keys(keys: &[&[u8]]) -> ByteKeys {
+        let mut data = Vec::with_capacity(keys.iter().map(|k| k.len()).sum());
+        let mut offsets = Vec::with_capacity(keys.len() + 1);
+        offsets.push(0);
+        for k in keys {
+            data.extend_from_slice(k);
+            offsets.push(data.len() as u64);
+        }
+        ByteKeys { data, offsets }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Key `i`.
+    pub(crate) fn get(&self, i: usize) -> &[u8] {
+        &self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
 }
 
@@ -90,7 +124,6 @@ pub(crate) struct Selection {
 
 /// Selects every feature's vocabulary from its counts.
 pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<Selection> {
-    use rayon::prelude::*;
     let (counted, rows, inputs) = counts.into_features();
     // Features are selected independently: one task each.
     let features = spec
@@ -106,24 +139,25 @@ pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<Selection> {
     })
 }
 
+/// One feature's vocabulary; its counts are dropped when it is selected.
 fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature> {
     let (total, distinct, nulls) = (fc.total_count(), fc.distinct_count(), fc.null_count());
-    let (keys, counts) = match fc.into_table() {
+    let (keys, counts) = match fc.table() {
         // Nothing was ever counted: a bytes feature with no keys.
-        KeyCounts::Empty => (SelectedKeys::Bytes(Vec::new()), Vec::new()),
+        KeyCounts::Empty => (SelectedKeys::Bytes(ByteKeys::from_keys(&[])), Vec::new()),
         KeyCounts::Bytes(m) => {
-            let (k, c) = select_entries(m.iter(), fs);
-            (
-                SelectedKeys::Bytes(k.into_iter().map(Box::from).collect()),
-                c,
-            )
+            let (k, c) = select_entries(m.parts().flat_map_iter(|p| p), fs);
+            (SelectedKeys::Bytes(ByteKeys::from_keys(&k)), c)
         }
         KeyCounts::Int(m) => {
-            let (k, c) = select_entries(m.iter().map(|(k, n)| (k as i64, n)), fs);
+            let (k, c) = select_entries(
+                m.parts().flat_map_iter(|p| p.map(|(k, n)| (k as i64, n))),
+                fs,
+            );
             (SelectedKeys::Int(k), c)
         }
         KeyCounts::Uint(m) => {
-            let (k, c) = select_entries(m.iter(), fs);
+            let (k, c) = select_entries(m.parts().flat_map_iter(|p| p), fs);
             (SelectedKeys::Uint(k), c)
         }
     };
@@ -160,12 +194,14 @@ fn vocab_order<K: Ord>(a: &(K, u64), b: &(K, u64)) -> Ordering {
     b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0))
 }
 
-fn select_entries<K: Ord>(
-    entries: impl IntoIterator<Item = (K, u64)>,
+/// The keys of `entries` that `spec` keeps, in vocabulary order, with their
+/// counts; filtered and sorted in parallel.
+fn select_entries<K: Ord + Send>(
+    entries: impl IntoParallelIterator<Item = (K, u64)>,
     spec: &FeatureSpec,
 ) -> (Vec<K>, Vec<u64>) {
     let mut entries: Vec<(K, u64)> = entries
-        .into_iter()
+        .into_par_iter()
         .filter(|(_, n)| *n >= spec.min_count)
         .collect();
     let max = usize::try_from(spec.max_size).unwrap_or(usize::MAX);
@@ -175,8 +211,8 @@ fn select_entries<K: Ord>(
         entries.select_nth_unstable_by(max - 1, vocab_order);
         entries.truncate(max);
     }
-    entries.sort_unstable_by(vocab_order);
-    entries.into_iter().unzip()
+    entries.par_sort_unstable_by(vocab_order);
+    entries.into_par_iter().unzip()
 }
 
 #[cfg(test)]
