@@ -13,7 +13,7 @@ use crate::vocab::{SelectedKeys, Selection};
 
 /// Serializes a selection into artifact bytes.
 pub(crate) fn to_bytes(selection: &Selection) -> Result<Vec<u8>> {
-    let mut data: Vec<u8> = Vec::new();
+    let mut data: Vec<u8> = Vec::with_capacity(sections_len(selection));
     let mut features = Vec::with_capacity(selection.features.len());
     for f in &selection.features {
         let n = f.keys.len();
@@ -77,22 +77,43 @@ pub(crate) fn to_bytes(selection: &Selection) -> Result<Vec<u8>> {
     };
     let json = serde_json::to_vec(&manifest)
         .map_err(|e| Error::artifact("<memory>", format!("cannot encode the manifest: {e}")))?;
-    let mut body = Vec::with_capacity(8 + json.len() + ALIGN + data.len());
-    body.extend_from_slice(&(json.len() as u64).to_le_bytes());
-    body.extend_from_slice(&json);
-    pad(&mut body);
-    body.extend_from_slice(&data);
+    // One buffer, one copy of the sections: the header is written last,
+    // over zeros, once the body's checksum is known.
+    let mut out = Vec::with_capacity(HEADER_LEN + 8 + json.len() + ALIGN + data.len());
+    out.resize(HEADER_LEN, 0);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    while (out.len() - HEADER_LEN) % ALIGN != 0 {
+        out.push(0);
+    }
+    out.extend_from_slice(&data);
+    drop(data);
     let header = Header {
         major: FORMAT_VERSION,
         minor: FORMAT_MINOR,
         flags: 0,
-        body_len: body.len() as u64,
-        checksum: hash::checksum(&body),
+        body_len: (out.len() - HEADER_LEN) as u64,
+        checksum: hash::checksum(&out[HEADER_LEN..]),
     };
-    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
-    out.extend_from_slice(&header.to_bytes());
-    out.extend_from_slice(&body);
+    out[..HEADER_LEN].copy_from_slice(&header.to_bytes());
     Ok(out)
+}
+
+/// The bytes of every feature's sections, padding included (so that the
+/// buffer never grows).
+fn sections_len(selection: &Selection) -> usize {
+    selection
+        .features
+        .iter()
+        .map(|f| {
+            let n = f.keys.len();
+            let keys = match &f.keys {
+                SelectedKeys::Bytes(k) => k.data.len() + 8 * (n + 1),
+                SelectedKeys::Int(_) | SelectedKeys::Uint(_) => 8 * n,
+            };
+            keys + 8 * n + 8 * table_capacity(n) + 4 * ALIGN
+        })
+        .sum()
 }
 
 /// Writes `bytes` to `path` atomically (see [`AtomicFile`]).
@@ -120,25 +141,34 @@ fn append(data: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) -> Section {
     }
 }
 
-/// The open-addressing table, filled in id order (so it is deterministic).
+/// The open-addressing table. Keys are placed in the order of their home
+/// slot (then id), so that filling it is a sequential pass and the result
+/// is deterministic.
 fn build_table(keys: &SelectedKeys) -> Vec<u64> {
+    use rayon::prelude::*;
     let n = keys.len();
     let cap = table_capacity(n);
-    let mut table = vec![0u64; cap];
     let mask = cap.wrapping_sub(1);
-    for i in 0..n {
-        let key = match keys {
+    let hash_of = |i: usize| {
+        hash::table_hash(match keys {
             SelectedKeys::Bytes(k) => Key::Bytes(k.get(i)),
             SelectedKeys::Int(k) => Key::Int(k[i]),
             SelectedKeys::Uint(k) => Key::Uint(k[i]),
-        };
-        let hash = hash::table_hash(key);
+        })
+    };
+    // n fits u32: the layout checked the ids fit int32.
+    let mut placed: Vec<(u64, u32)> = (0..n)
+        .into_par_iter()
+        .map(|i| (hash_of(i), i as u32))
+        .collect();
+    placed.par_sort_unstable_by_key(|&(hash, i)| (hash as usize & mask, i));
+    let mut table = vec![0u64; cap];
+    for (hash, i) in placed {
         let mut slot = hash as usize & mask;
         while table[slot] != 0 {
             slot = (slot + 1) & mask;
         }
-        // n fits u32: the layout checked the ids fit int32.
-        table[slot] = table_entry(hash, i as u32);
+        table[slot] = table_entry(hash, i);
     }
     table
 }
