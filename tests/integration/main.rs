@@ -21,5 +21,8 @@ mod concurrency;
 /// Corrupt artifacts and other bad inputs.
 mod corrupt;
 
+/// SIGKILL during build and apply.
+mod crash;
+
 /// Property tests: merge, selection, layout, round trip.
 mod prop;
