@@ -105,7 +105,7 @@ pub enum Error {
         message: String,
     },
     /// The artifact was written by a newer, incompatible format version.
-    #[error("{}: artifact format version {found}; this build of oovocab reads versions up to {supported}: upgrade oovocab or rebuild the vocabulary", path.display())]
+    #[error("{}: format version {found}; this build of oovocab reads versions up to {supported}: upgrade oovocab or rewrite the file", path.display())]
     UnsupportedVersion {
         /// The artifact.
         path: PathBuf,

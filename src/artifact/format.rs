@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::count::InputFile;
+use crate::error::{Error, Result};
 use crate::id::Layout;
 use crate::keys::KeyType;
 use crate::spec::FeatureSpec;
@@ -23,9 +24,109 @@ pub(crate) const ALIGN: usize = 8;
 /// What the manifest's `kind` says.
 pub(crate) const KIND: &str = "oovocab-vocabulary";
 
+/// What tells one kind of oovocab file from another: artifacts and
+/// partial-count files share the framing (header, manifest, data region).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FileKind {
+    pub magic: [u8; 8],
+    /// The major version written, and the newest read.
+    pub major: u16,
+    pub minor: u16,
+    /// What messages call the file ("artifact").
+    pub noun: &'static str,
+}
+
+/// The artifact.
+pub(crate) const VOCABULARY_FILE: FileKind = FileKind {
+    magic: MAGIC,
+    major: FORMAT_VERSION,
+    minor: FORMAT_MINOR,
+    noun: "artifact",
+};
+
+/// Frames a JSON manifest and the data region (whose sections' offsets
+/// are relative to its start) into a file: the header (with the body's
+/// length and checksum), the manifest's length and bytes, padding to
+/// [`ALIGN`], the data.
+pub(crate) fn frame(kind: &FileKind, manifest: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + 8 + manifest.len() + ALIGN + data.len());
+    out.resize(HEADER_LEN, 0);
+    out.extend_from_slice(&(manifest.len() as u64).to_le_bytes());
+    out.extend_from_slice(manifest);
+    while (out.len() - HEADER_LEN) % ALIGN != 0 {
+        out.push(0);
+    }
+    out.extend_from_slice(data);
+    let header = Header {
+        magic: kind.magic,
+        major: kind.major,
+        minor: kind.minor,
+        flags: 0,
+        body_len: (out.len() - HEADER_LEN) as u64,
+        checksum: crate::hash::checksum(&out[HEADER_LEN..]),
+    };
+    out[..HEADER_LEN].copy_from_slice(&header.to_bytes());
+    out
+}
+
+/// Checks a framed file's magic, version, flags, length and checksum;
+/// returns the range of its manifest bytes and where its data region
+/// starts.
+///
+/// # Errors
+/// [`Error::Artifact`] naming `path`, or [`Error::UnsupportedVersion`].
+pub(crate) fn unframe(
+    kind: &FileKind,
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> Result<(std::ops::Range<usize>, usize)> {
+    let noun = kind.noun;
+    let bad = |m: String| Error::artifact(path, m);
+    let Some(header) = Header::from_bytes(bytes).filter(|h| h.magic == kind.magic) else {
+        return Err(bad(format!(
+            "not an oovocab {noun} (wrong magic number or too short)"
+        )));
+    };
+    if header.major > kind.major || header.major == 0 {
+        return Err(Error::UnsupportedVersion {
+            path: path.to_path_buf(),
+            found: header.major,
+            supported: kind.major,
+        });
+    }
+    if header.flags != 0 {
+        return Err(bad(format!(
+            "unknown flags {:#x} in the header",
+            header.flags
+        )));
+    }
+    let actual = (bytes.len() - HEADER_LEN) as u64;
+    if actual != header.body_len {
+        return Err(bad(format!(
+            "truncated or extended: the header says {} body bytes, the file has {actual}",
+            header.body_len
+        )));
+    }
+    let body = &bytes[HEADER_LEN..];
+    if crate::hash::checksum(body) != header.checksum {
+        return Err(bad(format!(
+            "checksum mismatch: the file is corrupt; rewrite the {noun}"
+        )));
+    }
+    let manifest_len = read_u64(body, 0);
+    let manifest_end = 8u64
+        .checked_add(manifest_len)
+        .filter(|&e| e <= body.len() as u64)
+        .ok_or_else(|| bad("manifest length is past the end of the file".into()))?
+        as usize;
+    let data_start = (HEADER_LEN + manifest_end.next_multiple_of(ALIGN)).min(bytes.len());
+    Ok((HEADER_LEN + 8..HEADER_LEN + manifest_end, data_start))
+}
+
 /// The fixed-size header at the start of the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Header {
+    pub magic: [u8; 8],
     pub major: u16,
     pub minor: u16,
     pub flags: u32,
@@ -36,7 +137,7 @@ pub(crate) struct Header {
 impl Header {
     pub(crate) fn to_bytes(self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];
-        b[0..8].copy_from_slice(&MAGIC);
+        b[0..8].copy_from_slice(&self.magic);
         b[8..10].copy_from_slice(&self.major.to_le_bytes());
         b[10..12].copy_from_slice(&self.minor.to_le_bytes());
         b[12..16].copy_from_slice(&self.flags.to_le_bytes());
@@ -45,13 +146,11 @@ impl Header {
         b
     }
 
-    /// Reads a header; `None` when `bytes` is too short or the magic is wrong.
+    /// Reads a header; `None` when `bytes` is too short.
     pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Header> {
         let b = bytes.get(..HEADER_LEN)?;
-        if b[0..8] != MAGIC {
-            return None;
-        }
         Some(Header {
+            magic: b[0..8].try_into().ok()?,
             major: u16::from_le_bytes([b[8], b[9]]),
             minor: u16::from_le_bytes([b[10], b[11]]),
             flags: u32::from_le_bytes([b[12], b[13], b[14], b[15]]),

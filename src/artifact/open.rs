@@ -122,44 +122,8 @@ impl Vocabulary {
 
     fn parse(path: PathBuf, data: Data) -> Result<Vocabulary> {
         let bad = |m: String| Error::artifact(&path, m);
-        let Some(header) = Header::from_bytes(&data) else {
-            return Err(bad(
-                "not an oovocab artifact (wrong magic number or too short)".into(),
-            ));
-        };
-        if header.major > FORMAT_VERSION || header.major == 0 {
-            return Err(Error::UnsupportedVersion {
-                path,
-                found: header.major,
-                supported: FORMAT_VERSION,
-            });
-        }
-        if header.flags != 0 {
-            return Err(bad(format!(
-                "unknown flags {:#x} in the header",
-                header.flags
-            )));
-        }
-        let actual = (data.len() - HEADER_LEN) as u64;
-        if actual != header.body_len {
-            return Err(bad(format!(
-                "truncated or extended: the header says {} body bytes, the file has {actual}",
-                header.body_len
-            )));
-        }
-        let body = &data[HEADER_LEN..];
-        if hash::checksum(body) != header.checksum {
-            return Err(bad(
-                "checksum mismatch: the file is corrupt; rebuild it".into()
-            ));
-        }
-        let manifest_len = read_u64(body, 0);
-        let manifest_end = 8u64
-            .checked_add(manifest_len)
-            .filter(|&e| e <= body.len() as u64)
-            .ok_or_else(|| bad("manifest length is past the end of the file".into()))?
-            as usize;
-        let manifest: Manifest = serde_json::from_slice(&body[8..manifest_end])
+        let (manifest_range, data_start) = unframe(&VOCABULARY_FILE, &path, &data)?;
+        let manifest: Manifest = serde_json::from_slice(&data[manifest_range])
             .map_err(|e| bad(format!("bad manifest: {e}")))?;
         if manifest.kind != KIND {
             return Err(bad(format!(
@@ -171,7 +135,6 @@ impl Vocabulary {
         // `spec()` can rebuild it.
         Spec::from_features(manifest.features.iter().map(|f| f.spec.clone()).collect())
             .map_err(|e| bad(format!("invalid spec in the manifest: {e}")))?;
-        let data_start = HEADER_LEN + manifest_end.next_multiple_of(ALIGN);
         let data_len = data.len().saturating_sub(data_start);
         let mut tables = Vec::with_capacity(manifest.features.len());
         for f in &manifest.features {

@@ -77,26 +77,7 @@ pub(crate) fn to_bytes(selection: &Selection) -> Result<Vec<u8>> {
     };
     let json = serde_json::to_vec(&manifest)
         .map_err(|e| Error::artifact("<memory>", format!("cannot encode the manifest: {e}")))?;
-    // One buffer, one copy of the sections: the header is written last,
-    // over zeros, once the body's checksum is known.
-    let mut out = Vec::with_capacity(HEADER_LEN + 8 + json.len() + ALIGN + data.len());
-    out.resize(HEADER_LEN, 0);
-    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
-    out.extend_from_slice(&json);
-    while (out.len() - HEADER_LEN) % ALIGN != 0 {
-        out.push(0);
-    }
-    out.extend_from_slice(&data);
-    drop(data);
-    let header = Header {
-        major: FORMAT_VERSION,
-        minor: FORMAT_MINOR,
-        flags: 0,
-        body_len: (out.len() - HEADER_LEN) as u64,
-        checksum: hash::checksum(&out[HEADER_LEN..]),
-    };
-    out[..HEADER_LEN].copy_from_slice(&header.to_bytes());
-    Ok(out)
+    Ok(frame(&VOCABULARY_FILE, &json, &data))
 }
 
 /// The bytes of every feature's sections, padding included (so that the
