@@ -4,6 +4,10 @@
 //! no file under the final name, no temporary file. Inputs that look odd
 //! but are valid (a 10 MB value, bytes that are not UTF-8) must work.
 
+// The one `unsafe` here is a test-only global allocator that counts bytes
+// and forwards every call to the system allocator.
+#![allow(unsafe_code)]
+
 #[allow(dead_code)]
 #[path = "integration/util.rs"]
 mod util;
@@ -18,6 +22,44 @@ use parquet::basic::Compression;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
 use util::*;
+
+/// Counts the bytes each thread allocates, so that a test can bound what
+/// opening a hostile artifact allocates (other tests' threads do not count).
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn note_allocation(bytes: usize) {
+    let _ = ALLOCATED.try_with(|a| a.set(a.get() + bytes));
+}
+
+fn allocated_so_far() -> usize {
+    ALLOCATED.with(|a| a.get())
+}
+
+// SAFETY: every call forwards to the system allocator unchanged.
+unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        note_allocation(layout.size());
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        note_allocation(layout.size());
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        note_allocation(new_size.saturating_sub(layout.size()));
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 const ITEM_SPEC: &str = "[[feature]]\nname = \"item_id\"\n";
 
@@ -358,4 +400,48 @@ fn three_hundred_features_in_one_file_build_and_apply() {
     let f = vocab.feature("f299").unwrap();
     let expected: Vec<i32> = (0..50).map(|r| f.id((r * 300) % 7) as i32).collect();
     assert_eq!(ids, expected);
+}
+
+/// Every 8-byte word of an artifact set to a huge value (a length, an
+/// offset, a count), resealed so that the checksum passes: opening and
+/// using it allocates at most a small multiple of the file size, whatever
+/// the file claims.
+#[test]
+fn a_hostile_artifact_cannot_make_open_allocate_more_than_the_file() {
+    let spec =
+        oovocab::Spec::from_toml_str("[[feature]]\nname = \"s\"\n[[feature]]\nname = \"n\"\n")
+            .unwrap();
+    let mut b = oovocab::VocabularyBuilder::new(spec);
+    let s: Vec<String> = (0..2000).map(|i| format!("key-{}", i % 700)).collect();
+    let n: Vec<i64> = (0..2000).map(|i| i % 300).collect();
+    b.add_batch(&batch(vec![
+        ("s", Arc::new(StringArray::from(s)) as _),
+        ("n", Arc::new(Int64Array::from(n)) as _),
+    ]))
+    .unwrap();
+    let good = b.into_bytes().unwrap();
+    let bound = 4 * good.len() + (1 << 20);
+    let mut opened = 0;
+    for word in (32..good.len() - 8).step_by(8) {
+        for value in [u64::MAX, 1 << 40, u64::from(u32::MAX), 0] {
+            let mut bytes = good.clone();
+            bytes[word..word + 8].copy_from_slice(&value.to_le_bytes());
+            reseal(&mut bytes);
+            let before = allocated_so_far();
+            if let Ok(v) = oovocab::Vocabulary::from_bytes(bytes) {
+                opened += 1;
+                for f in v.features() {
+                    let _ = (f.id("key-1"), f.id(5i64), f.iter().take(100).count());
+                }
+                let _ = v.verify();
+            }
+            let used = allocated_so_far() - before;
+            assert!(
+                used <= bound,
+                "word {word} = {value}: {used} bytes allocated for a {}-byte file",
+                good.len()
+            );
+        }
+    }
+    assert!(opened > 0, "some mutations (e.g. of counts) still open");
 }

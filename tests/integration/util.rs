@@ -205,3 +205,54 @@ pub fn write_spec(dir: &Path, text: &str) -> PathBuf {
     std::fs::write(&spec, text).unwrap();
     spec
 }
+
+/// Rewrites an artifact header's body length and checksum so that a mutated
+/// body passes them, as a hostile file would.
+pub fn reseal(bytes: &mut [u8]) {
+    if bytes.len() >= 32 {
+        let sum = xxhash_rust::xxh3::xxh3_64(&bytes[32..]);
+        bytes[24..32].copy_from_slice(&sum.to_le_bytes());
+        let len = (bytes.len() - 32) as u64;
+        bytes[16..24].copy_from_slice(&len.to_le_bytes());
+    }
+}
+
+/// A hostile edit of a framed oovocab file (an artifact or partial counts):
+/// bit flips, words set to huge lengths or offsets, truncation, all in the
+/// body, with the header resealed so that the checksum passes.
+#[derive(Debug, Clone)]
+pub struct Mutation {
+    flips: Vec<(proptest::sample::Index, u8)>,
+    words: Vec<(proptest::sample::Index, u64)>,
+    cut: Option<proptest::sample::Index>,
+}
+
+/// Any [`Mutation`].
+pub fn mutation() -> impl proptest::strategy::Strategy<Value = Mutation> {
+    use proptest::prelude::*;
+    let huge = prop::sample::select(vec![0u64, 1, 7, u32::MAX as u64, u64::MAX, 1 << 40]);
+    (
+        prop::collection::vec((any::<prop::sample::Index>(), 0u8..8), 0..6),
+        prop::collection::vec((any::<prop::sample::Index>(), huge), 0..3),
+        prop::option::of(any::<prop::sample::Index>()),
+    )
+        .prop_map(|(flips, words, cut)| Mutation { flips, words, cut })
+}
+
+impl Mutation {
+    /// Edits `bytes` (a whole file) and reseals it.
+    pub fn apply(&self, bytes: &mut Vec<u8>) {
+        let body = bytes.len() - 32;
+        for (at, bit) in &self.flips {
+            bytes[32 + at.index(body)] ^= 1 << bit;
+        }
+        for (at, value) in &self.words {
+            let i = 32 + at.index(body.saturating_sub(8)) / 8 * 8;
+            bytes[i..i + 8].copy_from_slice(&value.to_le_bytes());
+        }
+        if let Some(c) = &self.cut {
+            bytes.truncate(32 + c.index(body));
+        }
+        reseal(bytes);
+    }
+}
