@@ -75,6 +75,52 @@ impl VocabularyBuilder {
         self.counts.merge(counts)
     }
 
+    /// Adds a partial-counts file written by [`Counts::save`] (or `oovocab
+    /// count`). Its features (names and columns, in order) must be the
+    /// spec's; the selection settings (`min_count`, buckets, ...) come from
+    /// this builder's spec, so one set of partial counts can be built with
+    /// several.
+    ///
+    /// ```
+    /// # use arrow_array::{RecordBatch, StringArray};
+    /// # use std::sync::Arc;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let spec = oovocab::Spec::from_toml_str("[[feature]]\nname = \"c\"").unwrap();
+    /// let batch = |v: Vec<&str>| RecordBatch::try_from_iter([("c", Arc::new(StringArray::from(v)) as _)]).unwrap();
+    /// // Two workers count their parts of the data and save them.
+    /// for (i, part) in [vec!["a", "b"], vec!["a"]].into_iter().enumerate() {
+    ///     let mut counts = oovocab::Counts::new(&spec);
+    ///     counts.add_batch(&batch(part)).unwrap();
+    ///     counts.save(dir.path().join(format!("part-{i}.oovc"))).unwrap();
+    /// }
+    /// // One merges them into the vocabulary.
+    /// let mut builder = oovocab::VocabularyBuilder::new(spec);
+    /// for i in 0..2 {
+    ///     builder.add_counts_file(dir.path().join(format!("part-{i}.oovc"))).unwrap();
+    /// }
+    /// let vocab = builder.build().unwrap();
+    /// assert_eq!(vocab.feature("c").unwrap().len(), 2);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Counts::open`], and [`Error::Artifact`](crate::Error::Artifact)
+    /// naming the file when it counted other features or columns.
+    pub fn add_counts_file(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let counts = Counts::open(path)?;
+        let theirs = counts.features_and_columns();
+        let mine = self.counts.features_and_columns();
+        if theirs != mine {
+            return Err(crate::Error::artifact(
+                path,
+                format!(
+                    "counted features {theirs:?} (name, column), but the spec has {mine:?}: count with the same spec"
+                ),
+            ));
+        }
+        self.counts.merge(counts)
+    }
+
     /// Counts Parquet files and directories of them (see
     /// [`discover_inputs`](crate::discover_inputs)), in parallel across row
     /// groups, reading only the columns the spec needs.

@@ -85,7 +85,7 @@ pub use artifact::{FORMAT_VERSION, Feature, MAGIC, Vocabulary};
 pub use builder::VocabularyBuilder;
 #[cfg(feature = "parquet")]
 pub use count::parallel::ScanProgress;
-pub use count::{Counts, FeatureCounts, InputFile, is_supported, key_type_of};
+pub use count::{COUNTS_MAGIC, Counts, FeatureCounts, InputFile, is_supported, key_type_of};
 pub use error::{Error, Result};
 pub use id::{Layout, Slot};
 pub use keys::{Key, KeyType, escape_bytes};

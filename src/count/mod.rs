@@ -5,6 +5,7 @@
 //! counts as counting everything at once, whatever the grouping and order.
 
 mod bytes;
+mod file;
 mod ints;
 mod kernel;
 #[cfg(feature = "parquet")]
@@ -15,6 +16,7 @@ use arrow_array::RecordBatch;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use bytes::BytesCounts;
+pub use file::COUNTS_MAGIC;
 pub(crate) use ints::IntCounts;
 pub use kernel::{is_supported, key_type_of};
 
@@ -298,6 +300,15 @@ impl Counts {
         self.inputs.extend(other.inputs);
         self.inputs.sort();
         Ok(())
+    }
+
+    /// Each feature's name and column, in spec order.
+    pub(crate) fn features_and_columns(&self) -> Vec<(&str, &str)> {
+        self.names
+            .iter()
+            .zip(&self.columns)
+            .map(|(n, c)| (n.as_str(), c.as_str()))
+            .collect()
     }
 
     /// Rows counted.

@@ -21,6 +21,9 @@ mod concurrency;
 /// Corrupt artifacts and other bad inputs.
 mod corrupt;
 
+/// Partial counts: `count` and `merge`, corrupt and foreign partials.
+mod partial;
+
 /// SIGKILL during build and apply.
 mod crash;
 

@@ -60,6 +60,32 @@ enum Command {
         #[arg(required = true, value_name = "INPUT")]
         inputs: Vec<PathBuf>,
     },
+    /// Count the spec's features in Parquet files and save the partial
+    /// counts (for `merge`; counting can then run on many machines).
+    Count {
+        /// The spec file (TOML).
+        #[arg(long, value_name = "SPEC.toml")]
+        spec: PathBuf,
+        /// The partial-counts file to write.
+        #[arg(short, long, value_name = "OUT.oovc")]
+        output: PathBuf,
+        /// Parquet files, or directories searched for *.parquet.
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+    },
+    /// Merge partial counts into a vocabulary (the same file `build` writes
+    /// on all of their inputs).
+    Merge {
+        /// The spec file (TOML): its features must be the ones counted.
+        #[arg(long, value_name = "SPEC.toml")]
+        spec: PathBuf,
+        /// The vocabulary file to write.
+        #[arg(short, long, value_name = "OUT.oov")]
+        output: PathBuf,
+        /// Partial-counts files written by `count`.
+        #[arg(required = true, value_name = "PART.oovc")]
+        partials: Vec<PathBuf>,
+    },
     /// Map the features of Parquet files to ids, one output file per input.
     Apply {
         /// The vocabulary file.
@@ -175,6 +201,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             output,
             inputs,
         } => cmd::build::run(&common, &spec, &output, &inputs),
+        Command::Count {
+            spec,
+            output,
+            inputs,
+        } => cmd::count::run(&common, &spec, &output, &inputs),
+        Command::Merge {
+            spec,
+            output,
+            partials,
+        } => cmd::merge::run(&common, &spec, &output, &partials),
         Command::Apply {
             vocab,
             output,

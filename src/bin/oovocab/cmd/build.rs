@@ -3,9 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use oovocab::{Spec, VocabularyBuilder};
-
-use super::{Bar, percent};
+use super::{count_inputs, percent};
 use crate::{Common, Failure};
 
 pub fn run(
@@ -15,13 +13,7 @@ pub fn run(
     inputs: &[PathBuf],
 ) -> Result<(), Failure> {
     let started = Instant::now();
-    let spec = Spec::from_path(spec_path)?;
-    let mut builder = VocabularyBuilder::new(spec).threads(common.threads());
-    let bar = Bar::new(common, "counting")?;
-    let counted = builder.add_paths_with_progress(inputs, &bar);
-    bar.finish();
-    counted?;
-    let vocab = builder.save(output)?;
+    let vocab = count_inputs(common, spec_path, inputs)?.save(output)?;
     if common.verbose() {
         eprintln!(
             "built {} from {} rows in {} files in {:.2}s",

@@ -2,14 +2,34 @@
 
 pub mod apply;
 pub mod build;
+pub mod count;
 pub mod coverage;
 pub mod inspect;
 pub mod lookup;
+pub mod merge;
+
+use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use oovocab::{Key, ScanProgress, escape_bytes};
+use oovocab::{Key, ScanProgress, Spec, VocabularyBuilder, escape_bytes};
 
 use crate::{Common, Failure};
+
+/// Counts `inputs` with the spec at `spec_path` (`build` and `count`),
+/// with a progress bar.
+pub fn count_inputs(
+    common: &Common,
+    spec_path: &Path,
+    inputs: &[PathBuf],
+) -> Result<VocabularyBuilder, Failure> {
+    let spec = Spec::from_path(spec_path)?;
+    let mut builder = VocabularyBuilder::new(spec).threads(common.threads());
+    let bar = Bar::new(common, "counting")?;
+    let counted = builder.add_paths_with_progress(inputs, &bar);
+    bar.finish();
+    counted?;
+    Ok(builder)
+}
 
 /// A progress bar over rows, drawn only on a terminal.
 pub struct Bar(ProgressBar);
