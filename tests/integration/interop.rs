@@ -7,9 +7,12 @@ use crate::util::*;
 
 /// Every file of `fixtures/interop` (written by pyarrow, Polars and DuckDB;
 /// see `fixtures/interop/make.py`) counts exactly as its `.expected.json`
-/// says: distinct values, per-value counts, nulls.
+/// says (distinct values, per-value counts, nulls), and `apply` on it gives
+/// each value's id exactly as many times as the writer's library counted
+/// the value (and the null id as many times as it counted nulls).
 #[test]
-fn every_writer_counts_like_its_own_library() {
+fn every_writer_counts_and_applies_like_its_own_library() {
+    let scratch = tempdir();
     let dir = fixture("interop");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -32,7 +35,19 @@ fn every_writer_counts_like_its_own_library() {
         builder
             .add_paths(&[file])
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let vocab = builder.build().unwrap();
+        let vocab_path = scratch.path().join("v.oov");
+        let vocab = builder.save(&vocab_path).unwrap();
+        let out = scratch.path().join("out");
+        ok(oovocab(&[
+            &"apply",
+            &"--quiet",
+            &"--vocab",
+            &vocab_path,
+            &"-o",
+            &out,
+            file,
+        ]));
+        let applied = out.join(file.file_name().unwrap());
         for (column, truth) in &expected {
             let f = vocab.feature(column).unwrap();
             let counts = truth["counts"].as_object().unwrap();
@@ -61,45 +76,71 @@ fn every_writer_counts_like_its_own_library() {
                 let index = index.unwrap_or_else(|| panic!("{what}: {value:?} missing"));
                 assert_eq!(f.count(index), count.as_u64(), "{what}: {value:?}");
             }
+            // The applied ids, value by value.
+            let mut ids: BTreeMap<u32, u64> = BTreeMap::new();
+            for id in applied_ids(&applied, column) {
+                *ids.entry(id).or_default() += 1;
+            }
+            let null_id = f.null_id().unwrap();
+            assert_eq!(
+                ids.remove(&null_id).unwrap_or(0),
+                truth["nulls"].as_u64().unwrap(),
+                "{what}: null ids"
+            );
+            for (value, count) in counts {
+                let id = match f.key_type() {
+                    KeyType::Bytes => f.id(value.as_bytes()),
+                    KeyType::Int => f.id(value.parse::<i64>().unwrap()),
+                    KeyType::Uint => f.id(value.parse::<u64>().unwrap()),
+                };
+                assert_eq!(ids.remove(&id), count.as_u64(), "{what}: ids of {value:?}");
+            }
+            assert!(ids.is_empty(), "{what}: other ids {ids:?}");
         }
     }
 }
 
-/// `apply` reads every file of the corpus too.
-#[test]
-fn every_writer_applies() {
-    let dir = tempdir();
-    let spec = write_spec(
-        dir.path(),
-        "[[feature]]\nname = \"s\"\n\n[[feature]]\nname = \"l\"\n",
-    );
-    let vocab = dir.path().join("v.oov");
-    let inputs = fixture("interop/pyarrow-none.parquet");
-    ok(oovocab(&[
-        &"build", &"--spec", &spec, &"-o", &vocab, &"--quiet", &inputs,
-    ]));
-    for name in [
-        "pyarrow-snappy",
-        "pyarrow-gzip",
-        "pyarrow-brotli",
-        "pyarrow-zstd",
-        "pyarrow-lz4",
-        "pyarrow-v2-plain",
-        "pyarrow-zero-rows",
-        "polars-zstd",
-        "polars-lz4",
-        "duckdb",
-    ] {
-        let out = dir.path().join(format!("out-{name}"));
-        ok(oovocab(&[
-            &"apply",
-            &"--vocab",
-            &vocab,
-            &"-o",
-            &out,
-            &"--quiet",
-            &fixture(&format!("interop/{name}.parquet")),
-        ]));
-        assert!(out.join(format!("{name}.parquet")).exists());
+/// Every id of `column` in an applied file (list columns flattened; a null
+/// list has none).
+fn applied_ids(path: &std::path::Path, column: &str) -> Vec<u32> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int32Type;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(path).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let mut ids = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let col = batch.column_by_name(column).unwrap();
+        let values = match col.data_type() {
+            arrow_schema::DataType::List(_) => {
+                let list = col.as_list::<i32>();
+                let mut v = Vec::new();
+                for i in 0..list.len() {
+                    if list.is_valid(i) {
+                        v.extend(
+                            list.value(i)
+                                .as_primitive::<Int32Type>()
+                                .values()
+                                .iter()
+                                .map(|&x| x as u32),
+                        );
+                    }
+                }
+                v
+            }
+            _ => col
+                .as_primitive::<Int32Type>()
+                .values()
+                .iter()
+                .map(|&x| x as u32)
+                .collect(),
+        };
+        ids.extend(values);
     }
+    ids
 }
