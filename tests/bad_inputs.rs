@@ -445,3 +445,18 @@ fn a_hostile_artifact_cannot_make_open_allocate_more_than_the_file() {
     }
     assert!(opened > 0, "some mutations (e.g. of counts) still open");
 }
+
+/// Ids are int32 (README, Limits): a layout that would need more is an
+/// error at build time naming the feature, never a wrap or a silent widening.
+/// (A vocabulary of 2^31 keys cannot be built in a test; huge OOV buckets
+/// take the same path.)
+#[test]
+fn a_vocabulary_beyond_int32_ids_is_an_error_naming_the_feature() {
+    assert_fails(
+        "ids beyond int32",
+        "[[feature]]\nname = \"item_id\"\noov_buckets = 2147483640\n",
+        &[fixture("clicks/day-1.parquet")],
+        &["feature \"item_id\"", "int32", "max_size"],
+        false,
+    );
+}
