@@ -141,6 +141,11 @@ impl Feature {
     }
 
     #[getter]
+    fn column(&self) -> String {
+        self.get().column().to_string()
+    }
+
+    #[getter]
     fn size(&self) -> u32 {
         self.get().size()
     }
@@ -331,6 +336,19 @@ impl PartialCounts {
         let batch = RecordBatch::from_pyarrow_bound(batch)?;
         let inner = &mut self.inner;
         py.detach(|| inner.add_batch(&batch)).map_err(err)
+    }
+
+    fn add_input(&mut self, path: PathBuf) -> PyResult<()> {
+        self.inner.add_input(&path).map_err(err)
+    }
+
+    #[getter]
+    fn inputs(&self) -> Vec<(String, u64)> {
+        self.inner
+            .inputs()
+            .iter()
+            .map(|i| (i.path.clone(), i.size))
+            .collect()
     }
 
     fn merge(&mut self, py: Python<'_>, other: &PartialCounts) -> PyResult<()> {

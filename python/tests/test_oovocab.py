@@ -152,3 +152,30 @@ def test_polars_and_duckdb_results_cross_without_pyarrow_conversion(vocab_path):
     frame = pl.read_parquet(DAYS[0])
     got = oovocab.Transformer(vocab).transform(frame)
     assert got.column("item_id").to_pylist() == item.ids(pq.read_table(DAYS[0]).column("item_id")).to_pylist()
+
+
+def test_the_torch_style_dataset_hides_other_values_each_epoch(vocab_path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "python" / "examples"))
+    from torch_dataset import OovocabParquetDataset, oov_share
+
+    ds = OovocabParquetDataset(str(vocab_path), [str(d) for d in DAYS], seed=5, batch_size=3000)
+    epochs = []
+    for epoch in range(2):
+        ds.set_epoch(epoch)
+        epochs.append(np.concatenate([b["item_id"] for b in ds]))
+    ds.set_epoch(0)
+    again = np.concatenate([b["item_id"] for b in ds])
+    assert (again == epochs[0]).all(), "an epoch is reproducible"
+    assert (epochs[0] != epochs[1]).any(), "another epoch hides other values"
+    # The same ids as the CLI's training mode for that epoch.
+    t = oovocab.Transformer(oovocab.Vocabulary.open(vocab_path))
+    row, want = 0, []
+    for day in DAYS:
+        table = pq.read_table(day)
+        want.append(t.transform(table, mode="train", seed=5, epoch=0, start_row=row).column("item_id").to_numpy())
+        row += table.num_rows
+    assert (np.concatenate(want) == epochs[0]).all()
+    ds.set_epoch(1)
+    assert 0.0 < oov_share(ds, "item_id") < 1.0

@@ -297,8 +297,11 @@ impl Counts {
             .zip(&self.names)
             .try_for_each(|((mine, theirs), name)| mine.merge(name, theirs))?;
         self.rows += other.rows;
+        // The inputs are a set: workers that each counted part of one file
+        // record it once.
         self.inputs.extend(other.inputs);
         self.inputs.sort();
+        self.inputs.dedup();
         Ok(())
     }
 
@@ -321,7 +324,35 @@ impl Counts {
         &self.inputs
     }
 
-    #[cfg(feature = "parquet")]
+    /// Records `path` (as given) and its size as one of the inputs, as a
+    /// scan of the file would: for callers that count a file's batches
+    /// themselves (an engine's workers) and want the artifact `build` writes
+    /// on the same files. Recording a path twice records it once.
+    ///
+    /// ```
+    /// let spec = oovocab::Spec::from_toml_str("[[feature]]\nname = \"item_id\"").unwrap();
+    /// let mut counts = oovocab::Counts::new(&spec);
+    /// counts.add_input("fixtures/clicks/day-1.parquet").unwrap();
+    /// assert_eq!(counts.inputs()[0].path, "fixtures/clicks/day-1.parquet");
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read.
+    pub fn add_input(&mut self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let path = path.as_ref();
+        let size = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .len();
+        let input = InputFile {
+            path: path.display().to_string(),
+            size,
+        };
+        if !self.inputs.contains(&input) {
+            self.record_input(input);
+        }
+        Ok(())
+    }
+
     /// Records an input file (kept sorted, so the order inputs are given in
     /// does not matter).
     pub(crate) fn record_input(&mut self, input: InputFile) {

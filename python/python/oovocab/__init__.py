@@ -170,10 +170,21 @@ def build(
     return _oovocab.build(_spec(spec), [os.fspath(p) for p in inputs], os.fspath(output), threads)
 
 
-def count_batches(spec: SpecLike, batches: Any) -> PartialCounts:
+def count_batches(
+    spec: SpecLike,
+    batches: Any,
+    inputs: Sequence[Union[str, "os.PathLike[str]"]] = (),
+) -> PartialCounts:
     """Counts the spec's features over batches (a batch, a table, a stream,
-    or an iterable of them): one worker's partial counts."""
+    or an iterable of them): one worker's partial counts.
+
+    ``inputs`` records the files the batches came from (path as given, and
+    size), as ``oovocab build`` records its inputs; with them, merged partials
+    give ``build``'s artifact byte for byte.
+    """
     counts = PartialCounts(_spec(spec))
+    for path in inputs:
+        counts.add_input(os.fspath(path))
     for batch in _batches(batches):
         counts.add_batch(batch)
     return counts

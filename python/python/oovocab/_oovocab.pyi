@@ -37,6 +37,9 @@ class Feature:
     @property
     def name(self) -> str: ...
     @property
+    def column(self) -> str:
+        """The input column the feature reads."""
+    @property
     def size(self) -> int:
         """The embedding table's row count (every id is below it)."""
     @property
@@ -76,6 +79,10 @@ class PartialCounts:
 
     def __init__(self, spec: Spec) -> None: ...
     def add_batch(self, batch: Any) -> None: ...
+    def add_input(self, path: Union[str, os.PathLike[str]]) -> None:
+        """Records an input file (path as given, size), as a scan would."""
+    @property
+    def inputs(self) -> List[tuple[str, int]]: ...
     def merge(self, other: "PartialCounts") -> None: ...
     def to_bytes(self) -> bytes:
         """The ``.oovc`` format (versioned, checksummed)."""
