@@ -179,3 +179,16 @@ def test_the_torch_style_dataset_hides_other_values_each_epoch(vocab_path):
     assert (np.concatenate(want) == epochs[0]).all()
     ds.set_epoch(1)
     assert 0.0 < oov_share(ds, "item_id") < 1.0
+
+
+def test_duckdb_results_cross_by_the_arrow_stream(vocab_path):
+    duckdb = pytest.importorskip("duckdb")
+    vocab = oovocab.Vocabulary.open(vocab_path)
+    t = oovocab.Transformer(vocab)
+    relation = duckdb.sql(f"SELECT * FROM read_parquet('{DAYS[1]}')")
+    got = t.transform(relation)
+    want = t.transform(pq.read_table(DAYS[1]))
+    for name in FEATURES:
+        assert got.column(name).to_pylist() == want.column(name).to_pylist(), name
+    partial = oovocab.count_batches(SPEC, duckdb.sql(f"SELECT * FROM read_parquet('{DAYS[1]}')"))
+    assert partial.rows == want.num_rows
