@@ -67,6 +67,10 @@ def test_id_and_ids_match_cli_lookup(vocab_path):
     assert isinstance(got, np.ndarray)
     assert got.tolist() == [int(line.rsplit("\t", 1)[1]) for line in lines]
     assert item.ids(pa.array(values), id_type="int64").type == pa.int64()
+    # numpy strings in, numpy ids out; a Python list too.
+    strings = item.ids(np.array(values))
+    assert isinstance(strings, np.ndarray) and strings.tolist() == [expected[v] for v in values]
+    assert item.ids([values[0], None]).to_pylist() == [expected[values[0]], item.layout["null_id"]]
 
 
 @pytest.mark.parametrize("train", [False, True])
