@@ -374,6 +374,12 @@ impl PartialCounts {
     fn rows(&self) -> u64 {
         self.inner.rows()
     }
+
+    fn __copy__(&self) -> PartialCounts {
+        PartialCounts {
+            inner: self.inner.clone(),
+        }
+    }
 }
 
 #[pyfunction]

@@ -20,6 +20,7 @@ message naming the file, column or spec line.
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 
@@ -132,15 +133,9 @@ class Transformer:
         if isinstance(data, pa.RecordBatch):
             return self._inner.transform_batch(data, mode, seed, epoch, start_row, oov_rate)
         table = data if isinstance(data, pa.Table) else pa.table(data)
-        batches = table.to_batches()
-        if not batches:
-            batches = [pa.RecordBatch.from_pylist([], schema=table.schema)]
-        out = []
-        row = start_row
-        for batch in batches:
-            out.append(self._inner.transform_batch(batch, mode, seed, epoch, row, oov_rate))
-            row += batch.num_rows
-        return pa.Table.from_batches(out)
+        # An empty table still has a schema to transform.
+        batches = table.to_batches() or [pa.RecordBatch.from_pylist([], schema=table.schema)]
+        return pa.Table.from_batches(list(self.transform_stream(batches, mode, seed, epoch, start_row, oov_rate)))
 
     def transform_stream(
         self,
@@ -195,7 +190,7 @@ def merge(partials: Iterable[PartialCounts]) -> PartialCounts:
     partials = list(partials)
     if not partials:
         raise OovocabError("merge needs at least one partial count")
-    total = PartialCounts.from_bytes(partials[0].to_bytes())
+    total = copy.copy(partials[0])
     for p in partials[1:]:
         total.merge(p)
     return total
