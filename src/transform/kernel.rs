@@ -16,8 +16,9 @@ use crate::keys::Key;
 pub(crate) fn lookup(feature: &Feature<'_>, array: &dyn Array, null_id: i32) -> Vec<i32> {
     use DataType::*;
     let bytes = |it: &mut dyn Iterator<Item = Option<&[u8]>>| -> Vec<i32> {
-        it.map(|v| v.map_or(null_id, |b| feature.id(Key::Bytes(b)) as i32))
-            .collect()
+        let mut out = Vec::with_capacity(array.len());
+        feature.ids_of(it.map(|v| v.map(Key::Bytes)), null_id, &mut out);
+        out
     };
     match array.data_type() {
         Utf8 => bytes(
