@@ -451,6 +451,10 @@ impl Context<'_> {
             _ => {
                 let mut ids = self.lookup(array);
                 let nulls = array.logical_nulls();
+                if !self.needs_visits(nulls.as_ref()) {
+                    self.tally(&ids, nulls.as_ref(), stats);
+                    return Ok(self.ids_array(ids));
+                }
                 let mut buf = Vec::new();
                 for row in 0..ids.len() {
                     let is_null = nulls.as_ref().is_some_and(|n| n.is_null(row));
@@ -480,26 +484,31 @@ impl Context<'_> {
         let values = list.values().slice(first, last - first);
         let mut ids = self.lookup(values.as_ref());
         let value_nulls = values.logical_nulls();
-        let mut buf = Vec::new();
-        for row in 0..list.len() {
-            if list.is_null(row) {
-                continue;
-            }
-            let (s, e) = (
-                offsets[row].as_usize() - first,
-                offsets[row + 1].as_usize() - first,
-            );
-            for (j, pos) in (s..e).enumerate() {
-                let is_null = value_nulls.as_ref().is_some_and(|n| n.is_null(pos));
-                self.visit(
-                    &mut ids,
-                    pos,
-                    is_null,
-                    self.start_row + row as u64,
-                    Some(j as u64),
-                    stats,
-                    &mut buf,
-                )?;
+        if list.null_count() == 0 && !self.needs_visits(value_nulls.as_ref()) {
+            // Every element is visited: tally them all at once.
+            self.tally(&ids, value_nulls.as_ref(), stats);
+        } else {
+            let mut buf = Vec::new();
+            for row in 0..list.len() {
+                if list.is_null(row) {
+                    continue;
+                }
+                let (s, e) = (
+                    offsets[row].as_usize() - first,
+                    offsets[row + 1].as_usize() - first,
+                );
+                for (j, pos) in (s..e).enumerate() {
+                    let is_null = value_nulls.as_ref().is_some_and(|n| n.is_null(pos));
+                    self.visit(
+                        &mut ids,
+                        pos,
+                        is_null,
+                        self.start_row + row as u64,
+                        Some(j as u64),
+                        stats,
+                        &mut buf,
+                    )?;
+                }
             }
         }
         let new_offsets: Vec<i32> = offsets
@@ -554,6 +563,37 @@ impl Context<'_> {
         }
         let (_, entry_ids) = slot.as_ref().expect("filled above");
         kernel::gather(array, entry_ids, null_id)
+    }
+
+    /// Whether each value must be visited on its own: to hide some in
+    /// training mode, or to report the first null when nulls are an error.
+    /// Otherwise [`tally`](Self::tally) takes the whole array at once.
+    fn needs_visits(&self, nulls: Option<&NullBuffer>) -> bool {
+        self.plan.injection.is_some()
+            || (self.feature.spec().nulls == NullPolicy::Error
+                && nulls.is_some_and(|n| n.null_count() > 0))
+    }
+
+    /// What [`visit`](Self::visit) would count for every position of `ids`,
+    /// when nothing is hidden and no null is an error.
+    fn tally(&self, ids: &[i32], nulls: Option<&NullBuffer>, stats: &mut FeatureReport) {
+        let first = self.feature.layout().first_vocab_id();
+        let below = |id: &i32| (*id as u32) < first;
+        let (null_count, oov) = match nulls.filter(|n| n.null_count() > 0) {
+            None => (0, ids.iter().filter(|id| below(id)).count()),
+            Some(n) => (
+                n.null_count(),
+                ids.iter()
+                    .zip(n.iter())
+                    .filter(|&(id, valid)| valid && below(id))
+                    .count(),
+            ),
+        };
+        let occurrences = ids.len() - null_count;
+        stats.null_count += null_count as u64;
+        stats.occurrences += occurrences as u64;
+        stats.oov_count += oov as u64;
+        stats.known_count += (occurrences - oov) as u64;
     }
 
     /// Counts one occurrence and, in training mode, maybe hides it.
@@ -910,6 +950,46 @@ mod tests {
         assert!(
             missing.to_string().contains("the columns are: g"),
             "{missing}"
+        );
+    }
+
+    /// Inference reports are tallied per array when no value needs a visit
+    /// of its own (no null list, no null that is an error), and visited
+    /// value by value otherwise: both count the same.
+    #[test]
+    fn reports_agree_whether_tallied_or_visited() {
+        let report = |v: &Arc<Vocabulary>, column: ArrayRef| {
+            let batch = RecordBatch::try_from_iter([("f", column)]).unwrap();
+            let (_, report) = Transformer::new(v.clone()).transform_at(&batch, 0).unwrap();
+            let r = &report.features[0];
+            (r.occurrences, r.null_count, r.known_count, r.oov_count)
+        };
+        let v = bytes_vocab("slot");
+        // Lists without a null list: tallied.
+        let mut lb = ListBuilder::new(StringBuilder::new());
+        lb.append_value([Some("a"), None, Some("b"), Some("zz")]);
+        lb.append_value([Some("b"), None]);
+        let tallied = lb.finish();
+        // The same elements with a null list between them: visited.
+        lb.append_value([Some("a"), None, Some("b"), Some("zz")]);
+        lb.append_null();
+        lb.append_value([Some("b"), None]);
+        let visited = lb.finish();
+        assert_eq!(visited.null_count(), 1);
+        let expected = (4, 2, 3, 1);
+        assert_eq!(report(&v, Arc::new(tallied)), expected);
+        assert_eq!(report(&v, Arc::new(visited)), expected);
+        // Flat arrays, with and without nulls, and with the nulls policies
+        // whose null ids are below or at the first OOV id.
+        let flat = StringArray::from(vec![Some("a"), None, Some("q"), Some("b"), None]);
+        for nulls in ["slot", "oov"] {
+            let v = bytes_vocab(nulls);
+            assert_eq!(report(&v, Arc::new(flat.clone())), (3, 2, 2, 1), "{nulls}");
+        }
+        let no_nulls = StringArray::from(vec!["a", "q", "q"]);
+        assert_eq!(
+            report(&bytes_vocab("error"), Arc::new(no_nulls)),
+            (3, 0, 1, 2)
         );
     }
 
