@@ -77,6 +77,7 @@ mod keys;
 mod scan;
 mod spec;
 mod transform;
+mod values;
 mod vocab;
 
 #[cfg(feature = "parquet")]

@@ -10,6 +10,7 @@ use arrow_schema::DataType;
 use super::bytes::GROUP;
 use super::{FeatureCounts, KeyCounts};
 use crate::keys::KeyType;
+use crate::values::{ByteValues, byte_values};
 
 /// The key type a column of this Arrow type gives, or `None` when oovocab
 /// does not accept the type (DESIGN.md §1, §5).
@@ -116,32 +117,14 @@ fn count_list<O: OffsetSizeTrait>(fc: &mut FeatureCounts, list: &arrow_array::Ge
 /// times (used for dictionary values).
 fn count_scalar(fc: &mut FeatureCounts, array: &dyn Array, weights: Option<&[u64]>) {
     use DataType::*;
+    let receiver = AddBytes {
+        fc: &mut *fc,
+        weights,
+    };
+    if byte_values(array, receiver).is_some() {
+        return;
+    }
     match array.data_type() {
-        Utf8 => add_bytes(
-            fc,
-            array
-                .as_string::<i32>()
-                .iter()
-                .map(|v| v.map(str::as_bytes)),
-            weights,
-        ),
-        LargeUtf8 => add_bytes(
-            fc,
-            array
-                .as_string::<i64>()
-                .iter()
-                .map(|v| v.map(str::as_bytes)),
-            weights,
-        ),
-        Utf8View => add_bytes(
-            fc,
-            array.as_string_view().iter().map(|v| v.map(str::as_bytes)),
-            weights,
-        ),
-        Binary => add_bytes(fc, array.as_binary::<i32>().iter(), weights),
-        LargeBinary => add_bytes(fc, array.as_binary::<i64>().iter(), weights),
-        BinaryView => add_bytes(fc, array.as_binary_view().iter(), weights),
-        FixedSizeBinary(_) => add_bytes(fc, array.as_fixed_size_binary().iter(), weights),
         Int8 => add_ints::<Int8Type>(fc, array, weights),
         Int16 => add_ints::<Int16Type>(fc, array, weights),
         Int32 => add_ints::<Int32Type>(fc, array, weights),
@@ -207,17 +190,22 @@ fn add_keys(
     fc.nulls += nulls;
 }
 
-fn add_bytes<'a>(
-    fc: &mut FeatureCounts,
-    values: impl Iterator<Item = Option<&'a [u8]>>,
-    weights: Option<&[u64]>,
-) {
-    let KeyCounts::Bytes(map) = &mut fc.table else {
-        unreachable!("key type set from the array type before counting")
-    };
-    let (total, nulls) = in_groups(values, weights, |g| map.add_group(g));
-    fc.total += total;
-    fc.nulls += nulls;
+/// Counts byte keys into the feature's `bytes` table.
+struct AddBytes<'f> {
+    fc: &'f mut FeatureCounts,
+    weights: Option<&'f [u64]>,
+}
+
+impl ByteValues for AddBytes<'_> {
+    type Output = ();
+    fn take<'a>(self, values: impl Iterator<Item = Option<&'a [u8]>>) {
+        let KeyCounts::Bytes(map) = &mut self.fc.table else {
+            unreachable!("key type set from the array type before counting")
+        };
+        let (total, nulls) = in_groups(values, self.weights, |g| map.add_group(g));
+        self.fc.total += total;
+        self.fc.nulls += nulls;
+    }
 }
 
 /// Hands the non-null values, with their weights (1 without `weights`;

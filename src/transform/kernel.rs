@@ -9,35 +9,22 @@ use arrow_schema::DataType;
 
 use crate::artifact::Feature;
 use crate::keys::Key;
+use crate::values::{ByteValues, byte_values};
 
 /// The ids of a non-list array's values; a null gets `null_id`.
 ///
 /// The caller has checked the type with [`key_type_of`](crate::key_type_of).
 pub(crate) fn lookup(feature: &Feature<'_>, array: &dyn Array, null_id: i32) -> Vec<i32> {
     use DataType::*;
-    let bytes = |it: &mut dyn Iterator<Item = Option<&[u8]>>| -> Vec<i32> {
-        let mut out = Vec::with_capacity(array.len());
-        feature.ids_of(it.map(|v| v.map(Key::Bytes)), null_id, &mut out);
-        out
+    let receiver = LookUpBytes {
+        feature,
+        null_id,
+        len: array.len(),
     };
+    if let Some(ids) = byte_values(array, receiver) {
+        return ids;
+    }
     match array.data_type() {
-        Utf8 => bytes(
-            &mut array
-                .as_string::<i32>()
-                .iter()
-                .map(|v| v.map(str::as_bytes)),
-        ),
-        LargeUtf8 => bytes(
-            &mut array
-                .as_string::<i64>()
-                .iter()
-                .map(|v| v.map(str::as_bytes)),
-        ),
-        Utf8View => bytes(&mut array.as_string_view().iter().map(|v| v.map(str::as_bytes))),
-        Binary => bytes(&mut array.as_binary::<i32>().iter()),
-        LargeBinary => bytes(&mut array.as_binary::<i64>().iter()),
-        BinaryView => bytes(&mut array.as_binary_view().iter()),
-        FixedSizeBinary(_) => bytes(&mut array.as_fixed_size_binary().iter()),
         Int8 => ints::<Int8Type>(feature, array, null_id),
         Int16 => ints::<Int16Type>(feature, array, null_id),
         Int32 => ints::<Int32Type>(feature, array, null_id),
@@ -64,6 +51,23 @@ pub(crate) fn lookup(feature: &Feature<'_>, array: &dyn Array, null_id: i32) -> 
             gather(array, &entry_ids, null_id)
         }
         other => unreachable!("lookup on unsupported type {other}"),
+    }
+}
+
+/// Looks byte keys up, in groups.
+struct LookUpBytes<'f, 'v> {
+    feature: &'f Feature<'v>,
+    null_id: i32,
+    len: usize,
+}
+
+impl ByteValues for LookUpBytes<'_, '_> {
+    type Output = Vec<i32>;
+    fn take<'a>(self, values: impl Iterator<Item = Option<&'a [u8]>>) -> Vec<i32> {
+        let mut out = Vec::with_capacity(self.len);
+        self.feature
+            .ids_of(values.map(|v| v.map(Key::Bytes)), self.null_id, &mut out);
+        out
     }
 }
 
