@@ -12,9 +12,15 @@ use arrow_array::RecordBatch;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
+};
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
@@ -165,6 +171,11 @@ fn transform_row_group(
 
 /// One output file: its writer (opened when its first row group is ready),
 /// and the row groups that arrived before their turn.
+///
+/// Workers encode (and compress) their row groups into column chunks
+/// outside the lock; under it, chunks are only appended in row-group order.
+/// So two threads on row groups of the same file compress in parallel
+/// instead of queueing behind one another.
 struct Output {
     path: PathBuf,
     row_groups: usize,
@@ -173,9 +184,48 @@ struct Output {
 
 #[derive(Default)]
 struct OutputState {
-    file: Option<(AtomicFile, ArrowWriter<File>)>,
+    file: Option<OpenOutput>,
     next: usize,
-    pending: BTreeMap<usize, Vec<RecordBatch>>,
+    pending: BTreeMap<usize, Vec<ArrowColumnChunk>>,
+}
+
+/// The temporary file, its Parquet writer, and what encodes row groups for
+/// it.
+struct OpenOutput {
+    tmp: AtomicFile,
+    writer: SerializedFileWriter<File>,
+    encoder: Arc<RowGroupEncoder>,
+}
+
+/// Encodes row groups for one output file, from any thread.
+struct RowGroupEncoder {
+    factory: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+}
+
+impl RowGroupEncoder {
+    /// The encoded (compressed) column chunks of row group `g`.
+    fn encode(
+        &self,
+        g: usize,
+        batches: &[RecordBatch],
+    ) -> parquet::errors::Result<Vec<ArrowColumnChunk>> {
+        let mut writers = self.factory.create_column_writers(g)?;
+        for batch in batches {
+            let mut leaf_writers = writers.iter_mut();
+            for (field, column) in self.schema.fields().iter().zip(batch.columns()) {
+                for leaf in compute_leaves(field, column)? {
+                    leaf_writers
+                        .next()
+                        .ok_or_else(|| {
+                            ParquetError::General("more leaf columns than writers".into())
+                        })?
+                        .write(&leaf)?;
+                }
+            }
+        }
+        writers.into_iter().map(ArrowColumnWriter::close).collect()
+    }
 }
 
 impl Output {
@@ -195,9 +245,15 @@ impl Output {
         }
     }
 
-    /// Takes the transformed row group `g`; writes every row group whose
-    /// turn has come, one output row group each; commits the file after
-    /// the last.
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, OutputState>> {
+        self.state
+            .lock()
+            .map_err(|_| Error::InvalidArgument("a worker thread panicked".into()))
+    }
+
+    /// Takes the transformed row group `g`: encodes it, then writes every
+    /// row group whose turn has come, one output row group each; commits the
+    /// file after the last.
     fn deliver(
         &self,
         transformer: &Transformer,
@@ -205,46 +261,49 @@ impl Output {
         g: usize,
         batches: Vec<RecordBatch>,
     ) -> Result<()> {
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| Error::InvalidArgument("a worker thread panicked".into()))?;
-        state.pending.insert(g, batches);
-        if state.file.is_none() {
-            state.file = Some(self.open(transformer, input)?);
-        }
+        let encoder = {
+            let mut state = self.lock()?;
+            if state.file.is_none() {
+                state.file = Some(self.open(transformer, input)?);
+            }
+            let open = state.file.as_ref().expect("opened above");
+            Arc::clone(&open.encoder)
+        };
+        let chunks = encoder.encode(g, &batches).map_err(self.write_error())?;
+        drop(batches);
+        let mut state = self.lock()?;
+        state.pending.insert(g, chunks);
         loop {
             let next = state.next;
-            let Some(batches) = state.pending.remove(&next) else {
+            let Some(chunks) = state.pending.remove(&next) else {
                 break;
             };
-            let (_, writer) = state.file.as_mut().expect("opened above");
-            for b in &batches {
-                writer.write(b).map_err(self.write_error())?;
+            let open = state.file.as_mut().expect("opened above");
+            let mut row_group = open.writer.next_row_group().map_err(self.write_error())?;
+            for chunk in chunks {
+                chunk
+                    .append_to_row_group(&mut row_group)
+                    .map_err(self.write_error())?;
             }
-            writer.flush().map_err(self.write_error())?;
+            row_group.close().map_err(self.write_error())?;
             state.next += 1;
         }
         if state.next == self.row_groups {
-            let (tmp, writer) = state.file.take().expect("opened above");
-            writer.close().map_err(self.write_error())?;
-            tmp.commit()?;
+            let open = state.file.take().expect("opened above");
+            open.writer.close().map_err(self.write_error())?;
+            open.tmp.commit()?;
         }
         Ok(())
     }
 
     /// Writes the output of an input without row groups.
     fn deliver_empty(&self, transformer: &Transformer, input: &ParquetInput) -> Result<()> {
-        let (tmp, writer) = self.open(transformer, input)?;
-        writer.close().map_err(self.write_error())?;
-        tmp.commit()
+        let open = self.open(transformer, input)?;
+        open.writer.close().map_err(self.write_error())?;
+        open.tmp.commit()
     }
 
-    fn open(
-        &self,
-        transformer: &Transformer,
-        input: &ParquetInput,
-    ) -> Result<(AtomicFile, ArrowWriter<File>)> {
+    fn open(&self, transformer: &Transformer, input: &ParquetInput) -> Result<OpenOutput> {
         let output = &self.path;
         let dir = output.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -262,9 +321,15 @@ impl Output {
                 false,
             );
         }
-        let writer = ArrowWriter::try_new(tmp.try_clone()?, schema, Some(props.build()))
-            .map_err(self.write_error())?;
-        Ok((tmp, writer))
+        let (writer, factory) =
+            ArrowWriter::try_new(tmp.try_clone()?, schema.clone(), Some(props.build()))
+                .and_then(ArrowWriter::into_serialized_writer)
+                .map_err(self.write_error())?;
+        Ok(OpenOutput {
+            tmp,
+            writer,
+            encoder: Arc::new(RowGroupEncoder { factory, schema }),
+        })
     }
 }
 
