@@ -979,8 +979,8 @@ mod tests {
         let expected = (4, 2, 3, 1);
         assert_eq!(report(&v, Arc::new(tallied)), expected);
         assert_eq!(report(&v, Arc::new(visited)), expected);
-        // Flat arrays, with and without nulls, and with the nulls policies
-        // whose null ids are below or at the first OOV id.
+        // Flat arrays: with nulls under the "slot" and "oov" policies
+        // (tallied), without nulls under "error" (tallied too).
         let flat = StringArray::from(vec![Some("a"), None, Some("q"), Some("b"), None]);
         for nulls in ["slot", "oov"] {
             let v = bytes_vocab(nulls);
