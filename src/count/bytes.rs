@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::partitioned::{Partition, Partitioned, grown_capacity, part_of};
+use crate::prefetch::prefetch;
 
 /// Keys counted per group.
 pub(crate) const GROUP: usize = 16;
@@ -75,8 +76,32 @@ impl BytesCounts {
         for (j, (k, _)) in group.iter().enumerate() {
             hashes[j] = xxh3_64(k);
         }
+        self.add_hashed_group(group, &hashes);
+    }
+
+    /// Hashes a group of at most [`GROUP`] keys and starts loading their
+    /// home slots, for [`add_hashed_group`](Self::add_hashed_group) to
+    /// take next.
+    pub(crate) fn hash_and_prefetch(&self, group: &[(&[u8], u64)]) -> [u64; GROUP] {
+        let mut hashes = [0u64; GROUP];
+        for (j, (k, _)) in group.iter().enumerate() {
+            hashes[j] = xxh3_64(k);
+        }
+        let parts = self.0.parts();
+        if !parts.is_empty() {
+            for &hash in &hashes[..group.len()] {
+                let p = &parts[part_of(hash)];
+                prefetch(&p.slots, hash as usize & p.mask());
+            }
+        }
+        hashes
+    }
+
+    /// Adds a group of at most [`GROUP`] keys whose hashes
+    /// [`hash_and_prefetch`](Self::hash_and_prefetch) gave.
+    pub(crate) fn add_hashed_group(&mut self, group: &[(&[u8], u64)], hashes: &[u64; GROUP]) {
         let (parts, len) = self.0.parts_mut();
-        *len += add_group_hashed(parts, part_of, group, &hashes);
+        *len += add_group_hashed(parts, part_of, group, hashes);
     }
 
     /// The count of `key` (0 when never seen).

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::bytes::GROUP;
 use super::partitioned::{Partition, Partitioned, grown_capacity, part_of};
+use crate::prefetch::prefetch;
 
 /// Exact counts of 64-bit keys.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +51,20 @@ impl IntCounts {
         }
         let (parts, len) = self.0.parts_mut();
         *len += add_group_hashed(parts, part_of, group);
+    }
+
+    /// Starts loading the home slots of a group that
+    /// [`add_group`](Self::add_group) will take next.
+    pub(crate) fn prefetch_group(&self, group: &[(u64, u64)]) {
+        let parts = self.0.parts();
+        if parts.is_empty() {
+            return;
+        }
+        for &(k, _) in group {
+            let hash = mix(k);
+            let p = &parts[part_of(hash)];
+            prefetch(&p.slots, hash as usize & p.mask());
+        }
     }
 
     /// The count of `key` (0 when never seen).

@@ -8,7 +8,7 @@ use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait};
 use arrow_schema::DataType;
 
 use super::bytes::GROUP;
-use super::{FeatureCounts, KeyCounts};
+use super::{BytesCounts, FeatureCounts, IntCounts, KeyCounts};
 use crate::keys::KeyType;
 use crate::values::{ByteValues, byte_values};
 
@@ -185,7 +185,7 @@ fn add_keys(
     let (KeyCounts::Int(map) | KeyCounts::Uint(map)) = &mut fc.table else {
         unreachable!("key type set from the array type before counting")
     };
-    let (total, nulls) = in_groups(values, weights, |g| map.add_group(g));
+    let (total, nulls) = in_groups(values, weights, map);
     fc.total += total;
     fc.nulls += nulls;
 }
@@ -202,38 +202,77 @@ impl ByteValues for AddBytes<'_> {
         let KeyCounts::Bytes(map) = &mut self.fc.table else {
             unreachable!("key type set from the array type before counting")
         };
-        let (total, nulls) = in_groups(values, self.weights, |g| map.add_group(g));
+        let (total, nulls) = in_groups(values, self.weights, map);
         self.fc.total += total;
         self.fc.nulls += nulls;
     }
 }
 
+/// A count table that takes keys in groups of at most [`GROUP`], each group
+/// first prepared (hashed, its home slots prefetched: see
+/// [`crate::prefetch`]) while the group before it is counted.
+trait GroupedTable<K> {
+    /// What preparing a group hands to [`add_prepared`](Self::add_prepared).
+    type Prepared;
+    fn prepare(&self, group: &[(K, u64)]) -> Self::Prepared;
+    fn add_prepared(&mut self, group: &[(K, u64)], prepared: &Self::Prepared);
+}
+
+impl GroupedTable<u64> for IntCounts {
+    // Mixing an integer again costs less than carrying its hash.
+    type Prepared = ();
+    fn prepare(&self, group: &[(u64, u64)]) {
+        self.prefetch_group(group)
+    }
+    fn add_prepared(&mut self, group: &[(u64, u64)], _: &()) {
+        self.add_group(group)
+    }
+}
+
+impl<'a> GroupedTable<&'a [u8]> for BytesCounts {
+    type Prepared = [u64; GROUP];
+    fn prepare(&self, group: &[(&'a [u8], u64)]) -> [u64; GROUP] {
+        self.hash_and_prefetch(group)
+    }
+    fn add_prepared(&mut self, group: &[(&'a [u8], u64)], hashes: &[u64; GROUP]) {
+        self.add_hashed_group(group, hashes)
+    }
+}
+
 /// Hands the non-null values, with their weights (1 without `weights`;
-/// weight 0 skipped), to `add_group` in groups of [`GROUP`]; returns the
-/// total weight of the values and of the nulls.
-fn in_groups<K>(
+/// weight 0 skipped), to `table` in groups of [`GROUP`], each group
+/// prepared while the one before it is counted; returns the total weight
+/// of the values and of the nulls.
+fn in_groups<K: Copy, T: GroupedTable<K>>(
     values: impl Iterator<Item = Option<K>>,
     weights: Option<&[u64]>,
-    mut add_group: impl FnMut(&[(K, u64)]),
+    table: &mut T,
 ) -> (u64, u64) {
     let (mut total, mut nulls) = (0u64, 0u64);
-    let mut group: Vec<(K, u64)> = Vec::with_capacity(GROUP);
+    let mut ready: Vec<(K, u64)> = Vec::with_capacity(GROUP);
+    let mut prepared = table.prepare(&ready);
+    let mut filling: Vec<(K, u64)> = Vec::with_capacity(GROUP);
     for (i, v) in values.enumerate() {
         let w = weights.map_or(1, |w| w[i]);
         match v {
             _ if w == 0 => {}
             Some(k) => {
                 total += w;
-                group.push((k, w));
-                if group.len() == GROUP {
-                    add_group(&group);
-                    group.clear();
+                filling.push((k, w));
+                if filling.len() == GROUP {
+                    let next = table.prepare(&filling);
+                    table.add_prepared(&ready, &prepared);
+                    std::mem::swap(&mut ready, &mut filling);
+                    prepared = next;
+                    filling.clear();
                 }
             }
             None => nulls += w,
         }
     }
-    add_group(&group);
+    table.add_prepared(&ready, &prepared);
+    let last = table.prepare(&filling);
+    table.add_prepared(&filling, &last);
     (total, nulls)
 }
 

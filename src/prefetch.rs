@@ -1,0 +1,26 @@
+//! Software prefetch: a hint that the program will soon read a slot of a
+//! table, so that the cache line is on its way while other work runs.
+//!
+//! Counting probes a group of keys at a time (see `count::bytes`); the
+//! loads of one group overlap each other, but the next group's loads could
+//! only start when this group's work is done. Prefetching the next group's
+//! home slots before working on this group overlaps the two.
+
+/// Asks the CPU to start loading `slice[index]` into the cache; does
+/// nothing when `index` is out of bounds, or on other architectures than
+/// x86_64.
+#[inline(always)]
+#[allow(unsafe_code)]
+pub(crate) fn prefetch<T>(slice: &[T], index: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(item) = slice.get(index) {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 CPU has (it
+        // is part of the target's baseline). A prefetch is only a hint: it
+        // never faults, never writes, and what it loads is never observed
+        // by the program. The pointer comes from a live reference.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(item).cast()) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (slice, index);
+}
