@@ -14,8 +14,12 @@ use crate::error::{Error, Result};
 use crate::hash;
 use crate::id::Layout;
 use crate::keys::{Key, KeyType};
+use crate::prefetch::prefetch;
 use crate::spec::{FeatureSpec, NullPolicy, Spec};
 use crate::vocab::FeatureStats;
+
+/// Values looked up per group by [`Feature::ids_of`].
+const GROUP: usize = 16;
 
 enum Data {
     Mapped(Mmap),
@@ -511,29 +515,60 @@ impl<'a> Feature<'a> {
     /// `null_id` for `None`. Works in groups: the table slots of a whole
     /// group are loaded before any is examined, then the candidates' key
     /// positions, then the keys, so the memory accesses of a group overlap
-    /// instead of waiting on each other.
+    /// instead of waiting on each other; and each group's slots are
+    /// prefetched while the group before it is looked up.
     pub(crate) fn ids_of<'k>(
         &self,
         values: impl Iterator<Item = Option<Key<'k>>>,
         null_id: i32,
         out: &mut Vec<i32>,
     ) {
-        const GROUP: usize = 16;
-        let mut group: [Option<Key<'k>>; GROUP] = [None; GROUP];
+        let mut ready: [Option<Key<'k>>; GROUP] = [None; GROUP];
+        let mut ready_len = 0;
+        let mut ready_hashes = [0u64; GROUP];
+        let mut filling: [Option<Key<'k>>; GROUP] = [None; GROUP];
         let mut filled = 0;
         for v in values {
-            group[filled] = v;
+            filling[filled] = v;
             filled += 1;
             if filled == GROUP {
-                self.ids_of_group(&group, null_id, out);
+                let hashes = self.hash_and_prefetch(&filling);
+                self.ids_of_group(&ready[..ready_len], &ready_hashes, null_id, out);
+                (ready, ready_len, ready_hashes) = (filling, GROUP, hashes);
                 filled = 0;
             }
         }
-        self.ids_of_group(&group[..filled], null_id, out);
+        self.ids_of_group(&ready[..ready_len], &ready_hashes, null_id, out);
+        let hashes = self.hash_and_prefetch(&filling[..filled]);
+        self.ids_of_group(&filling[..filled], &hashes, null_id, out);
     }
 
-    fn ids_of_group(&self, group: &[Option<Key<'_>>], null_id: i32, out: &mut Vec<i32>) {
-        const GROUP: usize = 16;
+    /// The table hashes of a group of at most [`GROUP`] values (0 for a
+    /// null), their home slots prefetched.
+    fn hash_and_prefetch(&self, group: &[Option<Key<'_>>]) -> [u64; GROUP] {
+        let t = self.tables();
+        let table = self.bytes(&t.table);
+        let mut hashes = [0u64; GROUP];
+        for (j, v) in group.iter().enumerate() {
+            if let Some(k) = v {
+                hashes[j] = hash::table_hash(*k);
+                if t.len > 0 {
+                    prefetch(table, (hashes[j] as usize & t.mask) * 8);
+                }
+            }
+        }
+        hashes
+    }
+
+    /// [`ids_of`](Self::ids_of) for one group of at most [`GROUP`] values
+    /// with their [`hash_and_prefetch`](Self::hash_and_prefetch) hashes.
+    fn ids_of_group(
+        &self,
+        group: &[Option<Key<'_>>],
+        hashes: &[u64; GROUP],
+        null_id: i32,
+        out: &mut Vec<i32>,
+    ) {
         let t = self.tables();
         let layout = self.layout();
         let bytes_keys = self.key_type() == KeyType::Bytes;
@@ -555,8 +590,10 @@ impl<'a> Feature<'a> {
         const UNDECIDED: u32 = u32::MAX;
         let mut candidates = [UNDECIDED; GROUP];
         for (j, v) in group.iter().enumerate() {
-            let Some(k) = v else { continue };
-            let hash = hash::table_hash(*k);
+            if v.is_none() {
+                continue;
+            }
+            let hash = hashes[j];
             let mut slot = hash as usize & t.mask;
             for _ in 0..8 {
                 let e = read_u64(table, slot);
