@@ -72,21 +72,14 @@ impl BytesCounts {
             group.chunks(GROUP).for_each(|g| self.add_group(g));
             return;
         }
-        let mut hashes = [0u64; GROUP];
-        for (j, (k, _)) in group.iter().enumerate() {
-            hashes[j] = xxh3_64(k);
-        }
-        self.add_hashed_group(group, &hashes);
+        self.add_hashed_group(group, &hashes_of(group));
     }
 
     /// Hashes a group of at most [`GROUP`] keys and starts loading their
     /// home slots, for [`add_hashed_group`](Self::add_hashed_group) to
     /// take next.
     pub(crate) fn hash_and_prefetch(&self, group: &[(&[u8], u64)]) -> [u64; GROUP] {
-        let mut hashes = [0u64; GROUP];
-        for (j, (k, _)) in group.iter().enumerate() {
-            hashes[j] = xxh3_64(k);
-        }
+        let hashes = hashes_of(group);
         let parts = self.0.parts();
         if !parts.is_empty() {
             for &hash in &hashes[..group.len()] {
@@ -130,6 +123,15 @@ impl BytesCounts {
     ) -> impl IndexedParallelIterator<Item = impl Iterator<Item = (&[u8], u64)>> {
         self.0.parts().par_iter().map(Part::iter)
     }
+}
+
+/// The hashes of a group of at most [`GROUP`] keys (0 past its end).
+fn hashes_of(group: &[(&[u8], u64)]) -> [u64; GROUP] {
+    let mut hashes = [0u64; GROUP];
+    for (h, (k, _)) in hashes.iter_mut().zip(group) {
+        *h = xxh3_64(k);
+    }
+    hashes
 }
 
 /// Adds a group of at most [`GROUP`] keys with their `hashes` to the
