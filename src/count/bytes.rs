@@ -1,14 +1,15 @@
 //! The count table of `bytes` keys: an open-addressing table built for
 //! counting many keys at once.
 //!
-//! The table is [`Partitioned`]. In each partition, keys live in one arena, each behind its
-//! length (u32 LE); `entries` holds each key's arena offset and count in
-//! insertion order; `slots` (a power of two, load at most 5/8) holds
-//! `tag << 32 | (1 + entry)`, the tag being the upper half of the key's
-//! hash. Counting works on groups of keys: the home slots of a whole group
-//! are loaded first, then the candidate entries, then the keys, so the cache
-//! misses of a group overlap instead of queueing. Growing rehashes the arena
-//! front to back (a sequential read).
+//! The table is [`Partitioned`]. Each partition is one array of 32-byte
+//! [`Slot`]s (a power of two of them, load at most 5/8, two to a cache
+//! line) probed linearly. A slot holds the key's hash tag and length, its
+//! count, and the key itself when it is at most [`INLINE`] bytes long (most
+//! ids are), so that a probe for such a key touches one cache line, which
+//! the count kernel prefetches a few groups ahead. A longer key lives in the
+//! partition's arena and the slot holds its offset; the kernel prefetches
+//! that too once the slot is in cache. Growing rehashes one partition from
+//! its slots (and the arena, for long keys).
 
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
@@ -19,10 +20,20 @@ use crate::prefetch::prefetch;
 /// Keys counted per group.
 pub(crate) const GROUP: usize = 16;
 
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    offset: usize,
+/// The longest key stored in its slot; longer keys go to the arena.
+const INLINE: usize = 16;
+
+/// One slot of a partition.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[repr(C, align(32))]
+struct Slot {
+    /// The upper half of the key's hash, and the key's length.
+    head: u64,
+    /// Occurrences of the key; 0 marks an empty slot.
     count: u64,
+    /// A key of at most [`INLINE`] bytes, zero-padded; for a longer key,
+    /// its offset in the arena (little-endian, first 8 bytes).
+    key: [u8; INLINE],
 }
 
 /// Exact counts of byte-string keys.
@@ -32,23 +43,41 @@ pub(crate) struct BytesCounts(Partitioned<Part>);
 /// One partition: the keys whose hash has the partition's top bits.
 #[derive(Debug, Clone, Default)]
 struct Part {
+    slots: Vec<Slot>,
+    /// Keys longer than [`INLINE`] bytes, one after the other.
     arena: Vec<u8>,
-    entries: Vec<Entry>,
-    slots: Vec<u64>,
+    len: usize,
 }
 
-/// The key stored at `offset` of the arena.
-#[inline]
-fn key_at(arena: &[u8], offset: usize) -> &[u8] {
-    let mut len = [0u8; 4];
-    len.copy_from_slice(&arena[offset..offset + 4]);
-    let start = offset + 4;
-    &arena[start..start + u32::from_le_bytes(len) as usize]
+/// A key ready to probe with: its slot head and its slot form.
+#[derive(Debug, Clone, Copy)]
+struct Probe<'k> {
+    hash: u64,
+    head: u64,
+    key: &'k [u8],
+    /// The key zero-padded, when it is short enough to live in a slot.
+    inline: Option<[u8; INLINE]>,
 }
 
-#[inline]
-fn tag(hash: u64) -> u64 {
-    hash & 0xffff_ffff_0000_0000
+impl<'k> Probe<'k> {
+    /// # Panics
+    /// When `key` is longer than 4 GiB (callers check: `Counts` refuses such
+    /// values with an error).
+    #[inline]
+    fn new(hash: u64, key: &'k [u8]) -> Probe<'k> {
+        let len = u32::try_from(key.len()).expect("a key of at most 4 GiB");
+        let inline = (key.len() <= INLINE).then(|| {
+            let mut padded = [0u8; INLINE];
+            padded[..key.len()].copy_from_slice(key);
+            padded
+        });
+        Probe {
+            hash,
+            head: (hash & 0xffff_ffff_0000_0000) | u64::from(len),
+            key,
+            inline,
+        }
+    }
 }
 
 impl BytesCounts {
@@ -57,10 +86,6 @@ impl BytesCounts {
     }
 
     /// Adds `n` occurrences of `key`.
-    ///
-    /// # Panics
-    /// When a key is longer than 4 GiB (callers check: `Counts` refuses such
-    /// values with an error), or a partition holds 2^32 keys.
     #[cfg(test)]
     pub(crate) fn add(&mut self, key: &[u8], n: u64) {
         self.add_group(&[(key, n)]);
@@ -77,7 +102,7 @@ impl BytesCounts {
 
     /// Hashes a group of at most [`GROUP`] keys and starts loading their
     /// home slots, for [`add_hashed_group`](Self::add_hashed_group) to
-    /// take next.
+    /// take later.
     pub(crate) fn hash_and_prefetch(&self, group: &[(&[u8], u64)]) -> [u64; GROUP] {
         let hashes = hashes_of(group);
         let parts = self.0.parts();
@@ -90,17 +115,44 @@ impl BytesCounts {
         hashes
     }
 
+    /// Starts loading the arena keys of a group that
+    /// [`hash_and_prefetch`](Self::hash_and_prefetch) prepared, once its
+    /// home slots are in cache: for each long key whose home slot holds a
+    /// key of the same hash tag and length, that key.
+    pub(crate) fn prefetch_long_keys(&self, group: &[(&[u8], u64)], hashes: &[u64; GROUP]) {
+        let parts = self.0.parts();
+        if parts.is_empty() {
+            return;
+        }
+        for (&(key, _), &hash) in group.iter().zip(hashes) {
+            if key.len() <= INLINE {
+                continue;
+            }
+            let p = &parts[part_of(hash)];
+            let probe = Probe::new(hash, key);
+            if let Some(s) = p.slots.get(hash as usize & p.mask()) {
+                if s.head == probe.head {
+                    prefetch(&p.arena, arena_offset(s));
+                }
+            }
+        }
+    }
+
     /// Adds a group of at most [`GROUP`] keys whose hashes
     /// [`hash_and_prefetch`](Self::hash_and_prefetch) gave.
     pub(crate) fn add_hashed_group(&mut self, group: &[(&[u8], u64)], hashes: &[u64; GROUP]) {
         let (parts, len) = self.0.parts_mut();
-        *len += add_group_hashed(parts, part_of, group, hashes);
+        for (&(key, n), &hash) in group.iter().zip(hashes) {
+            *len += usize::from(parts[part_of(hash)].add(Probe::new(hash, key), n));
+        }
     }
 
     /// The count of `key` (0 when never seen).
     pub(crate) fn get(&self, key: &[u8]) -> u64 {
         let hash = xxh3_64(key);
-        self.0.part(hash).map_or(0, |p| p.get(hash, key))
+        self.0
+            .part(hash)
+            .map_or(0, |p| p.get(Probe::new(hash, key)))
     }
 
     /// Adds every count of `other` (the larger table should be `self`),
@@ -109,7 +161,7 @@ impl BytesCounts {
         self.0.merge(&other.0);
     }
 
-    /// Every key with its count, partition by partition, in insertion order
+    /// Every key with its count, partition by partition, in slot order
     /// within a partition.
     #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
@@ -134,47 +186,18 @@ fn hashes_of(group: &[(&[u8], u64)]) -> [u64; GROUP] {
     hashes
 }
 
-/// Adds a group of at most [`GROUP`] keys with their `hashes` to the
-/// partitions `parts`, key `j` going to `parts[choose(hashes[j])]`; returns
-/// how many keys were new.
-fn add_group_hashed(
-    parts: &mut [Part],
-    choose: impl Fn(u64) -> usize,
-    group: &[(&[u8], u64)],
-    hashes: &[u64; GROUP],
-) -> usize {
-    debug_assert!(group.len() <= GROUP);
-    let mut part = [0usize; GROUP];
-    for j in 0..group.len() {
-        part[j] = choose(hashes[j]);
-        // Grow first, so that no insert of this group moves the slots.
-        parts[part[j]].reserve(group.len());
-    }
-    // 1: the home slots.
-    let mut home = [0u64; GROUP];
-    for j in 0..group.len() {
-        let p = &parts[part[j]];
-        home[j] = p.slots[hashes[j] as usize & p.mask()];
-    }
-    // 2: the candidate entries.
-    let mut offsets = [usize::MAX; GROUP];
-    for j in 0..group.len() {
-        let s = home[j];
-        if s != 0 && tag(s) == tag(hashes[j]) {
-            offsets[j] = parts[part[j]].entries[(s as u32 - 1) as usize].offset;
-        }
-    }
-    // 3: compare, count; anything else takes the full path.
-    let mut added = 0;
-    for (j, (k, n)) in group.iter().enumerate() {
-        let p = &mut parts[part[j]];
-        if offsets[j] != usize::MAX && key_at(&p.arena, offsets[j]) == *k {
-            p.entries[(home[j] as u32 - 1) as usize].count += n;
-        } else {
-            added += usize::from(p.add_hashed(hashes[j], k, *n));
-        }
-    }
-    added
+/// The length of the key in slot `s`.
+#[inline]
+fn key_len(s: &Slot) -> usize {
+    (s.head & 0xffff_ffff) as usize
+}
+
+/// The arena offset of the long key in slot `s`.
+#[inline]
+fn arena_offset(s: &Slot) -> usize {
+    let mut offset = [0u8; 8];
+    offset.copy_from_slice(&s.key[..8]);
+    u64::from_le_bytes(offset) as usize
 }
 
 impl Part {
@@ -182,109 +205,124 @@ impl Part {
         self.slots.len().wrapping_sub(1)
     }
 
+    /// The key in slot `s` of this partition.
+    #[inline]
+    fn key<'a>(&'a self, s: &'a Slot) -> &'a [u8] {
+        let len = key_len(s);
+        if len <= INLINE {
+            &s.key[..len]
+        } else {
+            let start = arena_offset(s);
+            &self.arena[start..start + len]
+        }
+    }
+
+    /// Whether slot `s` (not empty) holds the key of `probe`.
+    #[inline]
+    fn holds(&self, s: &Slot, probe: &Probe) -> bool {
+        s.head == probe.head
+            && match probe.inline {
+                Some(inline) => s.key == inline,
+                None => self.key(s) == probe.key,
+            }
+    }
+
     /// Makes room for `more` new keys without growing.
     #[inline]
     fn reserve(&mut self, more: usize) {
-        if let Some(capacity) = grown_capacity(self.entries.len() + more, self.slots.len()) {
+        if let Some(capacity) = grown_capacity(self.len + more, self.slots.len()) {
             self.rebuild(capacity);
         }
     }
 
-    /// Adds `n` occurrences of `key`; whether it was new.
-    fn add_hashed(&mut self, hash: u64, key: &[u8], n: u64) -> bool {
+    /// Adds `n` occurrences of the key of `probe`; whether it was new.
+    #[inline]
+    fn add(&mut self, probe: Probe, n: u64) -> bool {
         self.reserve(1);
         let mask = self.mask();
-        let mut at = hash as usize & mask;
+        let mut at = probe.hash as usize & mask;
         loop {
-            let s = self.slots[at];
-            if s == 0 {
-                let len = u32::try_from(key.len()).expect("a key of at most 4 GiB");
-                let index = u32::try_from(self.entries.len() + 1)
-                    .expect("fewer than 2^32 keys per partition");
-                self.slots[at] = tag(hash) | u64::from(index);
-                self.entries.push(Entry {
-                    offset: self.arena.len(),
-                    count: n,
-                });
-                self.arena.extend_from_slice(&len.to_le_bytes());
-                self.arena.extend_from_slice(key);
-                return true;
+            let s = &self.slots[at];
+            if s.count == 0 {
+                break;
             }
-            if tag(s) == tag(hash) {
-                let e = (s as u32 - 1) as usize;
-                if key_at(&self.arena, self.entries[e].offset) == key {
-                    self.entries[e].count += n;
-                    return false;
-                }
+            if self.holds(s, &probe) {
+                self.slots[at].count += n;
+                return false;
             }
             at = (at + 1) & mask;
         }
+        let key = match probe.inline {
+            Some(inline) => inline,
+            None => {
+                let mut offset = [0u8; INLINE];
+                offset[..8].copy_from_slice(&(self.arena.len() as u64).to_le_bytes());
+                self.arena.extend_from_slice(probe.key);
+                offset
+            }
+        };
+        self.slots[at] = Slot {
+            head: probe.head,
+            count: n,
+            key,
+        };
+        self.len += 1;
+        true
     }
 
-    // Deliberately not `vec![0; n]` (see the comment inside).
+    // Deliberately not `vec![Slot::default(); n]` (see the comment inside).
     #[allow(clippy::slow_vector_initialization)]
     fn rebuild(&mut self, capacity: usize) {
-        // Written zeros, not `vec![0; n]`: calloc's lazily zeroed pages are
+        // Written zeros, not `vec![..; n]`: calloc's lazily zeroed pages are
         // first mapped to the shared zero page on a read and copied on the
         // first write, and each copy flushes the TLB of every thread.
         let mut slots = Vec::with_capacity(capacity);
-        slots.resize(capacity, 0u64);
+        slots.resize(capacity, Slot::default());
         let mask = capacity - 1;
-        for (i, e) in self.entries.iter().enumerate() {
-            let hash = xxh3_64(key_at(&self.arena, e.offset));
-            let mut at = hash as usize & mask;
-            while slots[at] != 0 {
+        for s in self.slots.iter().filter(|s| s.count != 0) {
+            let mut at = xxh3_64(self.key(s)) as usize & mask;
+            while slots[at].count != 0 {
                 at = (at + 1) & mask;
             }
-            slots[at] = tag(hash) | (i as u64 + 1);
+            slots[at] = *s;
         }
         self.slots = slots;
     }
 
-    fn get(&self, hash: u64, key: &[u8]) -> u64 {
+    fn get(&self, probe: Probe) -> u64 {
         if self.slots.is_empty() {
             return 0;
         }
         let mask = self.mask();
-        let mut at = hash as usize & mask;
+        let mut at = probe.hash as usize & mask;
         loop {
-            let s = self.slots[at];
-            if s == 0 {
+            let s = &self.slots[at];
+            if s.count == 0 {
                 return 0;
             }
-            let e = self.entries[(s as u32 - 1) as usize];
-            if tag(s) == tag(hash) && key_at(&self.arena, e.offset) == key {
-                return e.count;
+            if self.holds(s, &probe) {
+                return s.count;
             }
             at = (at + 1) & mask;
         }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
+        self.slots
+            .iter()
+            .filter(|s| s.count != 0)
+            .map(|s| (self.key(s), s.count))
     }
 }
 
 impl Partition for Part {
     fn merge(&mut self, other: &Part) -> usize {
-        self.reserve(other.entries.len());
-        self.arena.reserve(other.arena.len());
+        self.reserve(other.len);
         let mut added = 0;
-        let mut group: Vec<(&[u8], u64)> = Vec::with_capacity(GROUP);
-        let mut hashes = [0u64; GROUP];
-        for (k, n) in other.iter() {
-            hashes[group.len()] = xxh3_64(k);
-            group.push((k, n));
-            if group.len() == GROUP {
-                added += add_group_hashed(std::slice::from_mut(self), |_| 0, &group, &hashes);
-                group.clear();
-            }
+        for (key, n) in other.iter() {
+            added += usize::from(self.add(Probe::new(xxh3_64(key), key), n));
         }
-        added + add_group_hashed(std::slice::from_mut(self), |_| 0, &group, &hashes)
-    }
-}
-
-impl Part {
-    fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
-        self.entries
-            .iter()
-            .map(|e| (key_at(&self.arena, e.offset), e.count))
+        added
     }
 }
 
@@ -327,9 +365,70 @@ mod tests {
     }
 
     #[test]
+    fn short_and_long_keys_with_zero_bytes_stay_apart() {
+        // Keys of every length around INLINE, and keys that differ only by
+        // trailing zero bytes (an inline key is zero-padded).
+        let mut keys: Vec<Vec<u8>> = (0..=2 * INLINE + 1).map(|n| vec![7u8; n]).collect();
+        keys.extend((1..=INLINE + 1).map(|n| vec![0u8; n]));
+        keys.extend((0..=INLINE + 1).map(|n| [b"a".as_slice(), &vec![0u8; n]].concat()));
+        keys.push(vec![b'x'; 100_000]);
+        let mut table = BytesCounts::default();
+        let mut other = BytesCounts::default();
+        for (i, k) in keys.iter().enumerate() {
+            for _ in 0..=i {
+                table.add(k, 1);
+            }
+            other.add(k, 1000);
+        }
+        assert_eq!(table.len(), keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(table.get(k), i as u64 + 1, "key of {} bytes", k.len());
+        }
+        other.merge(&table);
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(
+                other.get(k),
+                1001 + i as u64,
+                "merged key of {} bytes",
+                k.len()
+            );
+        }
+        let mut listed: Vec<(Vec<u8>, u64)> = table.iter().map(|(k, n)| (k.to_vec(), n)).collect();
+        listed.sort();
+        let mut expected: Vec<(Vec<u8>, u64)> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i as u64 + 1))
+            .collect();
+        expected.sort();
+        assert_eq!(listed, expected);
+    }
+
+    #[test]
+    fn keys_with_one_hash_stay_apart() {
+        // Forced collisions: equal hashes, keys equal once zero-padded, or
+        // long keys equal but for their last byte.
+        let long_a = [b'y'; INLINE + 3];
+        let mut long_b = long_a;
+        long_b[INLINE + 2] = b'z';
+        let keys: [&[u8]; 5] = [b"a", b"a\0", b"a\0\0", &long_a, &long_b];
+        let mut part = Part::default();
+        for (i, k) in keys.iter().enumerate() {
+            for _ in 0..=i {
+                part.add(Probe::new(42, k), 1);
+            }
+        }
+        assert_eq!(part.len, keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(part.get(Probe::new(42, k)), i as u64 + 1);
+        }
+    }
+
+    #[test]
     fn groups_count_like_single_adds_through_growth() {
+        // Short (inline) and long (arena) keys.
         let keys: Vec<String> = (0..20_000)
-            .map(|i| format!("k{}", (i * 7919) % 5003))
+            .map(|i| format!("k{}{}", (i * 7919) % 5003, "-long".repeat(i % 5)))
             .collect();
         let mut single = BytesCounts::default();
         let mut grouped = BytesCounts::default();

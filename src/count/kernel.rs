@@ -209,14 +209,26 @@ impl ByteValues for AddBytes<'_> {
 }
 
 /// A count table that takes keys in groups of at most [`GROUP`], each group
-/// first prepared (hashed, its home slots prefetched: see
-/// [`crate::prefetch`]) while the group before it is counted.
+/// prepared (hashed, its home slots prefetched: see [`crate::prefetch`])
+/// [`DEPTH`] groups before it is counted, and its later loads prefetched in
+/// the steps between, so that a probe's dependent loads are under way
+/// before it runs.
 trait GroupedTable<K> {
     /// What preparing a group hands to [`add_prepared`](Self::add_prepared).
     type Prepared;
     fn prepare(&self, group: &[(K, u64)]) -> Self::Prepared;
+    /// Prefetches the next load of the probes of a group prepared `age`
+    /// steps ago (1 to [`DEPTH`] - 1), whose earlier loads were prefetched
+    /// in the steps before.
+    fn prefetch_more(&self, group: &[(K, u64)], prepared: &Self::Prepared, age: usize) {
+        let _ = (group, prepared, age);
+    }
     fn add_prepared(&mut self, group: &[(K, u64)], prepared: &Self::Prepared);
 }
+
+/// Groups in flight in [`in_groups`]: a group is counted [`DEPTH`] steps
+/// after it was prepared.
+const DEPTH: usize = 2;
 
 impl GroupedTable<u64> for IntCounts {
     // Mixing an integer again costs less than carrying its hash.
@@ -234,6 +246,11 @@ impl<'a> GroupedTable<&'a [u8]> for BytesCounts {
     fn prepare(&self, group: &[(&'a [u8], u64)]) -> [u64; GROUP] {
         self.hash_and_prefetch(group)
     }
+    fn prefetch_more(&self, group: &[(&'a [u8], u64)], hashes: &[u64; GROUP], age: usize) {
+        if age == 1 {
+            self.prefetch_long_keys(group, hashes)
+        }
+    }
     fn add_prepared(&mut self, group: &[(&'a [u8], u64)], hashes: &[u64; GROUP]) {
         self.add_hashed_group(group, hashes)
     }
@@ -241,17 +258,36 @@ impl<'a> GroupedTable<&'a [u8]> for BytesCounts {
 
 /// Hands the non-null values, with their weights (1 without `weights`;
 /// weight 0 skipped), to `table` in groups of [`GROUP`], each group
-/// prepared while the one before it is counted; returns the total weight
-/// of the values and of the nulls.
+/// prepared [`DEPTH`] groups ahead of its counting; returns the total
+/// weight of the values and of the nulls.
 fn in_groups<K: Copy, T: GroupedTable<K>>(
     values: impl Iterator<Item = Option<K>>,
     weights: Option<&[u64]>,
     table: &mut T,
 ) -> (u64, u64) {
     let (mut total, mut nulls) = (0u64, 0u64);
-    let mut ready: Vec<(K, u64)> = Vec::with_capacity(GROUP);
-    let mut prepared = table.prepare(&ready);
+    // A ring of the groups in flight: `ring[(newest + DEPTH - a + 1) % DEPTH]`
+    // was prepared `a` steps ago; the oldest (`a` = DEPTH) is counted and
+    // its place taken by the group just filled.
+    type InFlight<K, P> = (Vec<(K, u64)>, P);
+    let mut ring: Vec<InFlight<K, T::Prepared>> = (0..DEPTH)
+        .map(|_| (Vec::with_capacity(GROUP), table.prepare(&[])))
+        .collect();
+    let mut newest = 0;
     let mut filling: Vec<(K, u64)> = Vec::with_capacity(GROUP);
+    let mut step = |filling: &mut Vec<(K, u64)>, table: &mut T| {
+        let prepared = table.prepare(filling);
+        for age in 1..DEPTH {
+            let (group, p) = &ring[(newest + DEPTH - age + 1) % DEPTH];
+            table.prefetch_more(group, p, age);
+        }
+        newest = (newest + 1) % DEPTH;
+        let (oldest, p) = &mut ring[newest];
+        table.add_prepared(oldest, p);
+        std::mem::swap(oldest, filling);
+        *p = prepared;
+        filling.clear();
+    };
     for (i, v) in values.enumerate() {
         let w = weights.map_or(1, |w| w[i]);
         match v {
@@ -260,19 +296,16 @@ fn in_groups<K: Copy, T: GroupedTable<K>>(
                 total += w;
                 filling.push((k, w));
                 if filling.len() == GROUP {
-                    let next = table.prepare(&filling);
-                    table.add_prepared(&ready, &prepared);
-                    std::mem::swap(&mut ready, &mut filling);
-                    prepared = next;
-                    filling.clear();
+                    step(&mut filling, table);
                 }
             }
             None => nulls += w,
         }
     }
-    table.add_prepared(&ready, &prepared);
-    let last = table.prepare(&filling);
-    table.add_prepared(&filling, &last);
+    // The groups in the ring, and the one filling.
+    for _ in 0..=DEPTH {
+        step(&mut filling, table);
+    }
     (total, nulls)
 }
 
@@ -284,6 +317,37 @@ mod tests {
     use arrow_array::{DictionaryArray, LargeStringArray, StringArray};
 
     use super::*;
+
+    #[test]
+    fn in_groups_counts_every_value_whatever_the_length() {
+        for n in [
+            0,
+            1,
+            GROUP - 1,
+            GROUP,
+            GROUP + 1,
+            DEPTH * GROUP,
+            DEPTH * GROUP + 1,
+            1000,
+        ] {
+            let keys: Vec<String> = (0..n).map(|i| format!("k{}", i % 37)).collect();
+            let mut bytes = BytesCounts::default();
+            let values = keys.iter().map(|k| Some(k.as_bytes())).chain([None]);
+            assert_eq!(in_groups(values, None, &mut bytes), (n as u64, 1));
+            let counted: u64 = (0..37).map(|i| bytes.get(format!("k{i}").as_bytes())).sum();
+            assert_eq!(counted, n as u64, "{n} string values");
+            let mut ints = IntCounts::default();
+            let weights: Vec<u64> = (0..n as u64).map(|i| i % 3).collect();
+            let values = (0..n as u64).map(|i| Some(i % 37));
+            let (total, _) = in_groups(values, Some(&weights), &mut ints);
+            let counted: u64 = (0..37).map(|k| ints.get(k)).sum();
+            assert_eq!(
+                (counted, total),
+                (weights.iter().sum(), counted),
+                "{n} weighted ints"
+            );
+        }
+    }
 
     #[test]
     fn longest_large_value_looks_through_lists_and_dictionaries() {
