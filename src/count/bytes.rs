@@ -317,10 +317,29 @@ impl Part {
 
 impl Partition for Part {
     fn merge(&mut self, other: &Part) -> usize {
-        self.reserve(other.len);
+        // No reserving for all of `other`'s keys up front: many are
+        // usually in `self` already, and a needless doubling of a table
+        // costs more than the rehash when one is needed.
+        // Keys in groups, each group's home slots prefetched while the
+        // group before it is added.
         let mut added = 0;
-        for (key, n) in other.iter() {
-            added += usize::from(self.add(Probe::new(xxh3_64(key), key), n));
+        let mut ready: Vec<(Probe, u64)> = Vec::with_capacity(GROUP);
+        let mut filling: Vec<(Probe, u64)> = Vec::with_capacity(GROUP);
+        for (key, n) in other.iter().chain([(&[][..], 0)]) {
+            if n != 0 {
+                let probe = Probe::new(xxh3_64(key), key);
+                prefetch(&self.slots, probe.hash as usize & self.mask());
+                filling.push((probe, n));
+            }
+            if filling.len() == GROUP || n == 0 {
+                for (probe, n) in ready.drain(..) {
+                    added += usize::from(self.add(probe, n));
+                }
+                std::mem::swap(&mut ready, &mut filling);
+            }
+        }
+        for (probe, n) in ready {
+            added += usize::from(self.add(probe, n));
         }
         added
     }
