@@ -49,14 +49,30 @@ pub(crate) const VOCABULARY_FILE: FileKind = FileKind {
 /// length and checksum), the manifest's length and bytes, padding to
 /// [`ALIGN`], the data.
 pub(crate) fn frame(kind: &FileKind, manifest: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + 8 + manifest.len() + ALIGN + data.len());
+    let mut out = start_frame(manifest, data.len());
+    out.extend_from_slice(data);
+    finish_frame(kind, &mut out);
+    out
+}
+
+/// The start of a framed file whose data region (`data_len` bytes) the
+/// caller appends next, so that a large region is written once, in
+/// place: room for the header, the manifest's length and bytes, padding
+/// to [`ALIGN`]. [`finish_frame`] then writes the header.
+pub(crate) fn start_frame(manifest: &[u8], data_len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + 8 + manifest.len() + ALIGN + data_len);
     out.resize(HEADER_LEN, 0);
     out.extend_from_slice(&(manifest.len() as u64).to_le_bytes());
     out.extend_from_slice(manifest);
     while (out.len() - HEADER_LEN) % ALIGN != 0 {
         out.push(0);
     }
-    out.extend_from_slice(data);
+    out
+}
+
+/// Writes the header of a file begun with [`start_frame`], once its data
+/// region is complete.
+pub(crate) fn finish_frame(kind: &FileKind, out: &mut [u8]) {
     let header = Header {
         magic: kind.magic,
         major: kind.major,
@@ -66,7 +82,6 @@ pub(crate) fn frame(kind: &FileKind, manifest: &[u8], data: &[u8]) -> Vec<u8> {
         checksum: crate::hash::checksum(&out[HEADER_LEN..]),
     };
     out[..HEADER_LEN].copy_from_slice(&header.to_bytes());
-    out
 }
 
 /// Checks a framed file's magic, version, flags, length and checksum;

@@ -1,5 +1,8 @@
 //! Writing an artifact: the body is laid out in memory (it holds the
 //! vocabulary, never the rows), checksummed, then written after the header.
+//! The sections are placed before any is written, so that the manifest
+//! (which says where they are) can go first and the body is written in
+//! place, in one buffer.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,62 +14,46 @@ use crate::hash;
 use crate::keys::Key;
 use crate::vocab::{SelectedKeys, Selection};
 
-/// Serializes a selection into artifact bytes.
-pub(crate) fn to_bytes(selection: &Selection) -> Result<Vec<u8>> {
-    let mut data: Vec<u8> = Vec::with_capacity(sections_len(selection));
-    let mut features = Vec::with_capacity(selection.features.len());
-    for f in &selection.features {
-        let n = f.keys.len();
-        let (keys, offsets) = match &f.keys {
-            SelectedKeys::Bytes(keys) => {
-                let offsets_section = append(&mut data, |out| {
-                    keys.offsets
-                        .iter()
-                        .for_each(|at| out.extend_from_slice(&at.to_le_bytes()))
-                });
-                let keys_section = append(&mut data, |out| out.extend_from_slice(&keys.data));
-                (keys_section, Some(offsets_section))
+/// A selection's artifact, laid out: the manifest (which records where
+/// every section is) and the length of the data region behind it. The
+/// sections' sizes follow from the selection, so they are placed before
+/// any is written, and the data region is then written once, in place.
+struct Planned {
+    manifest: Manifest,
+    json: Vec<u8>,
+    data_len: usize,
+}
+
+/// Places every section of `selection` and encodes the manifest.
+fn plan(selection: &Selection) -> Result<Planned> {
+    let mut data_len = 0;
+    let features: Vec<FeatureManifest> = selection
+        .features
+        .iter()
+        .map(|f| {
+            let n = f.keys.len();
+            debug_assert_eq!(f.layout.vocab_size() as usize, n);
+            let (keys, offsets) = match &f.keys {
+                SelectedKeys::Bytes(keys) => {
+                    let offsets = place(&mut data_len, 8 * keys.offsets.len());
+                    (place(&mut data_len, keys.data.len()), Some(offsets))
+                }
+                SelectedKeys::Int(_) | SelectedKeys::Uint(_) => (place(&mut data_len, 8 * n), None),
+            };
+            FeatureManifest {
+                spec: f.spec.clone(),
+                key_type: f.keys.key_type(),
+                layout: f.layout,
+                stats: f.stats,
+                sections: Sections {
+                    keys,
+                    offsets,
+                    counts: place(&mut data_len, 8 * f.counts.len()),
+                    table: place(&mut data_len, 8 * table_capacity(n)),
+                },
             }
-            SelectedKeys::Int(keys) => (
-                append(&mut data, |out| {
-                    keys.iter()
-                        .for_each(|k| out.extend_from_slice(&k.to_le_bytes()))
-                }),
-                None,
-            ),
-            SelectedKeys::Uint(keys) => (
-                append(&mut data, |out| {
-                    keys.iter()
-                        .for_each(|k| out.extend_from_slice(&k.to_le_bytes()))
-                }),
-                None,
-            ),
-        };
-        let counts = append(&mut data, |out| {
-            f.counts
-                .iter()
-                .for_each(|c| out.extend_from_slice(&c.to_le_bytes()))
-        });
-        let table = build_table(&f.keys);
-        let table = append(&mut data, |out| {
-            table
-                .iter()
-                .for_each(|s| out.extend_from_slice(&s.to_le_bytes()))
-        });
-        debug_assert_eq!(f.layout.vocab_size() as usize, n);
-        features.push(FeatureManifest {
-            spec: f.spec.clone(),
-            key_type: f.keys.key_type(),
-            layout: f.layout,
-            stats: f.stats,
-            sections: Sections {
-                keys,
-                offsets,
-                counts,
-                table,
-            },
-        });
-    }
+        })
+        .collect();
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         kind: KIND.to_string(),
@@ -77,24 +64,62 @@ pub(crate) fn to_bytes(selection: &Selection) -> Result<Vec<u8>> {
     };
     let json = serde_json::to_vec(&manifest)
         .map_err(|e| Error::artifact("<memory>", format!("cannot encode the manifest: {e}")))?;
-    Ok(frame(&VOCABULARY_FILE, &json, &data))
+    Ok(Planned {
+        manifest,
+        json,
+        data_len,
+    })
 }
 
-/// The bytes of every feature's sections, padding included (so that the
-/// buffer never grows).
-fn sections_len(selection: &Selection) -> usize {
-    selection
-        .features
-        .iter()
-        .map(|f| {
-            let n = f.keys.len();
-            let keys = match &f.keys {
-                SelectedKeys::Bytes(k) => k.data.len() + 8 * (n + 1),
-                SelectedKeys::Int(_) | SelectedKeys::Uint(_) => 8 * n,
-            };
-            keys + 8 * n + 8 * table_capacity(n) + 4 * ALIGN
-        })
-        .sum()
+/// Serializes a selection into artifact bytes.
+pub(crate) fn to_bytes(selection: &Selection) -> Result<Vec<u8>> {
+    let planned = plan(selection)?;
+    let mut out = start_frame(&planned.json, planned.data_len);
+    let data_start = out.len();
+    out.resize(data_start + planned.data_len, 0);
+    fill(selection, &planned.manifest, &mut out[data_start..]);
+    finish_frame(&VOCABULARY_FILE, &mut out);
+    Ok(out)
+}
+
+/// Writes every feature's sections where `manifest` placed them in the
+/// data region `data`.
+fn fill(selection: &Selection, manifest: &Manifest, data: &mut [u8]) {
+    let range = |s: &Section| s.offset as usize..(s.offset + s.len) as usize;
+    for (f, placed) in selection.features.iter().zip(&manifest.features) {
+        let s = &placed.sections;
+        match &f.keys {
+            SelectedKeys::Bytes(keys) => {
+                let offsets = s.offsets.as_ref().expect("placed with the keys");
+                put_words(&mut data[range(offsets)], keys.offsets.iter().copied());
+                data[range(&s.keys)].copy_from_slice(&keys.data);
+            }
+            SelectedKeys::Int(keys) => {
+                put_words(&mut data[range(&s.keys)], keys.iter().map(|&k| k as u64))
+            }
+            SelectedKeys::Uint(keys) => put_words(&mut data[range(&s.keys)], keys.iter().copied()),
+        }
+        put_words(&mut data[range(&s.counts)], f.counts.iter().copied());
+        put_words(&mut data[range(&s.table)], build_table(&f.keys));
+    }
+}
+
+/// Writes `words` as u64 LE into `out`, which holds exactly them.
+fn put_words(out: &mut [u8], words: impl IntoIterator<Item = u64>) {
+    for (slot, w) in out.chunks_exact_mut(8).zip(words) {
+        slot.copy_from_slice(&w.to_le_bytes());
+    }
+}
+
+/// Places a section of `len` bytes at the next aligned offset from `end`
+/// (the data region's length so far), which it moves past the section.
+fn place(end: &mut usize, len: usize) -> Section {
+    let offset = end.next_multiple_of(ALIGN);
+    *end = offset + len;
+    Section {
+        offset: offset as u64,
+        len: len as u64,
+    }
 }
 
 /// Writes `bytes` to `path` atomically (see [`AtomicFile`]).
@@ -103,23 +128,6 @@ pub(crate) fn save_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = out.file();
     file.write_all(bytes).map_err(|e| Error::io(path, e))?;
     out.commit()
-}
-
-fn pad(out: &mut Vec<u8>) {
-    while out.len() % ALIGN != 0 {
-        out.push(0);
-    }
-}
-
-/// Appends a section at an aligned offset and returns where it is.
-fn append(data: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) -> Section {
-    pad(data);
-    let offset = data.len();
-    write(data);
-    Section {
-        offset: offset as u64,
-        len: (data.len() - offset) as u64,
-    }
 }
 
 /// The open-addressing table. Keys are placed in the order of their home
