@@ -6,10 +6,10 @@
 //! line) probed linearly. A slot holds the key's hash tag and length, its
 //! count, and the key itself when it is at most [`INLINE`] bytes long (most
 //! ids are), so that a probe for such a key touches one cache line, which
-//! the count kernel prefetches a few groups ahead. A longer key lives in the
-//! partition's arena and the slot holds its offset; the kernel prefetches
-//! that too once the slot is in cache. Growing rehashes one partition from
-//! its slots (and the arena, for long keys).
+//! the count kernel prefetches a group before it probes. A longer key lives
+//! in the partition's arena and the slot holds its offset; the kernel
+//! prefetches that too once the slot is in cache. Growing rehashes one
+//! partition from its slots (and the arena, for long keys).
 
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
