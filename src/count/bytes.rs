@@ -320,25 +320,22 @@ impl Partition for Part {
         // No reserving for all of `other`'s keys up front: many are
         // usually in `self` already, and a needless doubling of a table
         // costs more than the rehash when one is needed.
-        // Keys in groups, each group's home slots prefetched while the
-        // group before it is added.
+        // The keys go through a window of two groups: each key's home slot
+        // is prefetched when it enters, and the older group is added when
+        // the newer one is full.
         let mut added = 0;
-        let mut ready: Vec<(Probe, u64)> = Vec::with_capacity(GROUP);
-        let mut filling: Vec<(Probe, u64)> = Vec::with_capacity(GROUP);
-        for (key, n) in other.iter().chain([(&[][..], 0)]) {
-            if n != 0 {
-                let probe = Probe::new(xxh3_64(key), key);
-                prefetch(&self.slots, probe.hash as usize & self.mask());
-                filling.push((probe, n));
-            }
-            if filling.len() == GROUP || n == 0 {
-                for (probe, n) in ready.drain(..) {
+        let mut window: Vec<(Probe, u64)> = Vec::with_capacity(2 * GROUP);
+        for (key, n) in other.iter() {
+            let probe = Probe::new(xxh3_64(key), key);
+            prefetch(&self.slots, probe.hash as usize & self.mask());
+            window.push((probe, n));
+            if window.len() == 2 * GROUP {
+                for (probe, n) in window.drain(..GROUP) {
                     added += usize::from(self.add(probe, n));
                 }
-                std::mem::swap(&mut ready, &mut filling);
             }
         }
-        for (probe, n) in ready {
+        for (probe, n) in window {
             added += usize::from(self.add(probe, n));
         }
         added
