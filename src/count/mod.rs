@@ -44,6 +44,15 @@ pub struct FeatureCounts {
     nulls: u64,
 }
 
+/// A feature's column in a batch, ready to count.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Column<'a> {
+    /// A column of the null type: nulls only, and no key type.
+    AllNull,
+    /// Keys of this type.
+    Keys(KeyType, &'a dyn arrow_array::Array),
+}
+
 /// The per-key tables, one per key type.
 #[derive(Debug, Clone, Default)]
 pub(crate) enum KeyCounts {
@@ -111,6 +120,33 @@ impl FeatureCounts {
             _ => None,
         }
         .unwrap_or(0)
+    }
+
+    /// Counts rows `rows` of one column of a batch, checked by
+    /// [`Counts::column_of`].
+    ///
+    /// # Errors
+    /// [`Error::KeyTypeConflict`] when the column's key type differs from
+    /// what was counted before.
+    pub(crate) fn count_column(
+        &mut self,
+        feature: &str,
+        column: Column<'_>,
+        rows: std::ops::Range<usize>,
+        source: &str,
+    ) -> Result<()> {
+        match column {
+            Column::AllNull => self.nulls += rows.len() as u64,
+            Column::Keys(key_type, array) => {
+                self.set_key_type(feature, key_type, source)?;
+                if rows.len() == array.len() {
+                    kernel::count_array(self, array);
+                } else {
+                    kernel::count_array(self, array.slice(rows.start, rows.len()).as_ref());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Fixes the key type, or fails when `source` disagrees with an earlier input.
@@ -233,44 +269,56 @@ impl Counts {
     }
 
     pub(crate) fn add_batch_from(&mut self, batch: &RecordBatch, source: &str) -> Result<()> {
-        let schema = batch.schema();
         for i in 0..self.features.len() {
-            let column = &self.columns[i];
-            let Some((idx, field)) = schema.column_with_name(column) else {
-                return Err(Error::MissingColumn {
-                    source_name: source.to_string(),
-                    feature: self.names[i].clone(),
-                    column: column.clone(),
-                    available: schema.fields().iter().map(|f| f.name().clone()).collect(),
-                });
-            };
-            if *field.data_type() == arrow_schema::DataType::Null {
-                // Nothing but nulls, and no key type to fix.
-                self.features[i].nulls += batch.num_rows() as u64;
-                continue;
-            }
-            let key_type =
-                key_type_of(field.data_type()).ok_or_else(|| Error::UnsupportedType {
-                    source_name: source.to_string(),
-                    column: column.clone(),
-                    data_type: field.data_type().to_string(),
-                })?;
-            let column_array = batch.column(idx).as_ref();
-            let longest = kernel::longest_large_value(column_array);
-            if longest > u64::from(u32::MAX) {
-                return Err(Error::Limit {
-                    feature: self.names[i].clone(),
-                    message: format!(
-                        "{source}: column {column:?} has a value of {longest} bytes; a key is at most 4 GiB"
-                    ),
-                });
-            }
-            let fc = &mut self.features[i];
-            fc.set_key_type(&self.names[i], key_type, source)?;
-            kernel::count_array(fc, column_array);
+            let column = self.column_of(i, batch, source)?;
+            let rows = 0..batch.num_rows();
+            self.features[i].count_column(&self.names[i], column, rows, source)?;
         }
         self.rows += batch.num_rows() as u64;
         Ok(())
+    }
+
+    /// Feature `i`'s column in `batch`, checked to be countable.
+    ///
+    /// # Errors
+    /// [`Error::MissingColumn`], [`Error::UnsupportedType`], or
+    /// [`Error::Limit`] when a value is longer than a key can be.
+    pub(crate) fn column_of<'b>(
+        &self,
+        i: usize,
+        batch: &'b RecordBatch,
+        source: &str,
+    ) -> Result<Column<'b>> {
+        let column = &self.columns[i];
+        let schema = batch.schema_ref();
+        let Some((idx, field)) = schema.column_with_name(column) else {
+            return Err(Error::MissingColumn {
+                source_name: source.to_string(),
+                feature: self.names[i].clone(),
+                column: column.clone(),
+                available: schema.fields().iter().map(|f| f.name().clone()).collect(),
+            });
+        };
+        if *field.data_type() == arrow_schema::DataType::Null {
+            // Nothing but nulls, and no key type to fix.
+            return Ok(Column::AllNull);
+        }
+        let key_type = key_type_of(field.data_type()).ok_or_else(|| Error::UnsupportedType {
+            source_name: source.to_string(),
+            column: column.clone(),
+            data_type: field.data_type().to_string(),
+        })?;
+        let array = batch.column(idx).as_ref();
+        let longest = kernel::longest_large_value(array);
+        if longest > u64::from(u32::MAX) {
+            return Err(Error::Limit {
+                feature: self.names[i].clone(),
+                message: format!(
+                    "{source}: column {column:?} has a value of {longest} bytes; a key is at most 4 GiB"
+                ),
+            });
+        }
+        Ok(Column::Keys(key_type, array))
     }
 
     /// Adds `other` into `self`. Merging is associative and commutative.

@@ -1,15 +1,25 @@
 //! Counting Parquet files in parallel: one work unit per (file, row group),
-//! on a rayon pool of the caller's size; each worker thread takes units from
-//! a shared queue into its own [`Counts`], and the per-thread counts are
-//! merged once.
+//! on a rayon pool of the caller's size, each worker thread taking units
+//! from a shared queue.
+//!
+//! Each feature has one count table, shared by the threads under a lock: a
+//! thread counts a batch's column into it when no other thread holds it,
+//! and goes on to the batch's other columns when one does. So the big
+//! tables are built once, with no key held twice and no merge of two big
+//! tables. Only when every table a batch still needs is taken does a thread
+//! count, a chunk of rows at a time, into a table of its own; those are
+//! merged at the end.
 
 use std::path::PathBuf;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
+
+use arrow_array::RecordBatch;
 
 use rayon::prelude::*;
 
-use super::{Counts, thread_pool};
+use super::{Column, Counts, FeatureCounts, thread_pool};
 use crate::error::Result;
 use crate::scan::ParquetInput;
 use crate::spec::Spec;
@@ -68,12 +78,16 @@ pub(crate) fn count_files(
             .enumerate()
             .flat_map(|(f, input)| (0..input.num_row_groups()).map(move |g| (f, g)))
             .collect();
-        // One accumulator per worker thread, fed from a shared queue of
-        // units, merged once at the end: no per-split tables to merge.
+        // One table per feature, shared; the threads' own tables are
+        // merged into them at the end.
+        let shared: Vec<Mutex<FeatureCounts>> = std::mem::take(&mut base.features)
+            .into_iter()
+            .map(Mutex::new)
+            .collect();
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
-        let partials: Vec<Result<Counts>> = rayon::broadcast(|_| {
-            let mut acc = Counts::new(spec);
+        let partials: Vec<Result<Counts>> = rayon::broadcast(|context| {
+            let mut own = Counts::new(spec);
             while !failed.load(Ordering::Relaxed) {
                 let Some(&(f, g)) = units.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     break;
@@ -81,7 +95,13 @@ pub(crate) fn count_files(
                 let input = &inputs[f];
                 let source = input.name();
                 let read = input.read_row_group(g, &roots[f], |batch| {
-                    acc.add_batch_from(batch, &source)?;
+                    count_batch(
+                        &mut own,
+                        |i| try_take(&shared[i]),
+                        context.index(),
+                        batch,
+                        &source,
+                    )?;
                     progress.advance(batch.num_rows() as u64);
                     Ok(())
                 });
@@ -90,13 +110,198 @@ pub(crate) fn count_files(
                     return Err(e);
                 }
             }
-            Ok(acc)
+            Ok(own)
         });
-        let mut counted = Counts::new(spec);
+        base.features = shared
+            .into_iter()
+            .map(|table| table.into_inner().unwrap_or_else(PoisonError::into_inner))
+            .collect();
         for partial in partials {
-            counted.merge(partial?)?;
+            base.merge(partial?)?;
         }
-        base.merge(counted)?;
         Ok(base)
     })
+}
+
+/// The table, unless another thread holds it.
+fn try_take(table: &Mutex<FeatureCounts>) -> Option<MutexGuard<'_, FeatureCounts>> {
+    match table.try_lock() {
+        Ok(table) => Some(table),
+        Err(TryLockError::WouldBlock) => None,
+        // A thread panicked while counting: the panic ends the scan.
+        Err(TryLockError::Poisoned(table)) => Some(table.into_inner()),
+    }
+}
+
+/// Rows of a column a thread counts into its own table, when the shared
+/// one is taken, before it looks again.
+const OWN_CHUNK: usize = 16 * 1024;
+
+/// Counts every feature of `batch` into the feature's shared table when no
+/// other thread holds it, else a chunk at a time into `own`; records the
+/// batch's rows in `own`. `first` is the feature to try first (threads
+/// start at different ones, to meet less); `try_take(i)` is feature `i`'s
+/// shared table unless another thread holds it ([`try_take`]).
+fn count_batch<'t>(
+    own: &mut Counts,
+    mut try_take: impl FnMut(usize) -> Option<MutexGuard<'t, FeatureCounts>>,
+    first: usize,
+    batch: &RecordBatch,
+    source: &str,
+) -> Result<()> {
+    let features = own.features.len();
+    // Every column is checked before any is counted.
+    let columns: Vec<Column> = (0..features)
+        .map(|i| own.column_of(i, batch, source))
+        .collect::<Result<_>>()?;
+    // (feature, rows counted so far), in the order to try them.
+    let mut pending: Vec<(usize, usize)> =
+        (0..features).map(|k| ((first + k) % features, 0)).collect();
+    let rows = batch.num_rows();
+    while !pending.is_empty() {
+        let before = pending.len();
+        let mut k = 0;
+        while k < pending.len() {
+            let (i, done) = pending[k];
+            if let Some(mut table) = try_take(i) {
+                table.count_column(&own.names[i], columns[i], done..rows, source)?;
+                pending.remove(k);
+            } else {
+                k += 1;
+            }
+        }
+        if pending.len() == before {
+            // Every table this batch still needs is taken: count a chunk
+            // of the first into this thread's own table, then look again.
+            let (i, done) = &mut pending[0];
+            let end = rows.min(*done + OWN_CHUNK);
+            own.features[*i].count_column(&own.names[*i], columns[*i], *done..end, source)?;
+            *done = end;
+            if end == rows {
+                pending.remove(0);
+            }
+        }
+    }
+    own.rows += rows as u64;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int64Array, NullArray, StringArray};
+
+    use super::*;
+
+    /// Three features (strings, ints, nulls only) over `rows` rows.
+    fn spec_and_batch(rows: usize) -> (Spec, RecordBatch) {
+        let spec = Spec::from_toml_str(
+            "[[feature]]\nname = \"s\"\n[[feature]]\nname = \"i\"\n[[feature]]\nname = \"n\"",
+        )
+        .unwrap();
+        let s: ArrayRef = Arc::new(StringArray::from_iter_values(
+            (0..rows).map(|r| format!("k{}", r % 1000)),
+        ));
+        let i: ArrayRef = Arc::new(Int64Array::from_iter_values(
+            (0..rows as i64).map(|r| r % 7),
+        ));
+        let n: ArrayRef = Arc::new(NullArray::new(rows));
+        let batch = RecordBatch::try_from_iter([("s", s), ("i", i), ("n", n)]).unwrap();
+        (spec, batch)
+    }
+
+    fn shared_tables(spec: &Spec) -> Vec<Mutex<FeatureCounts>> {
+        Counts::new(spec)
+            .features
+            .into_iter()
+            .map(Mutex::new)
+            .collect()
+    }
+
+    #[test]
+    fn a_taken_table_is_counted_in_chunks_into_the_threads_own() {
+        // Not a multiple of the chunk, so the last chunk is a short one:
+        // 32,891 rows, keys k0-k890 seen 33 times, k891-k999 32 times.
+        let rows = 2 * OWN_CHUNK + 123;
+        let (spec, batch) = spec_and_batch(rows);
+        let shared = shared_tables(&spec);
+        let mut own = Counts::new(&spec);
+        {
+            // This thread holds the strings' table: `try_lock` fails.
+            let _taken = shared[0].lock().unwrap();
+            count_batch(&mut own, |i| try_take(&shared[i]), 0, &batch, "test").unwrap();
+        }
+        let own_s = &own.features[0];
+        assert_eq!(own_s.total_count(), rows as u64);
+        assert_eq!(own_s.distinct_count(), 1000);
+        assert_eq!(own_s.count("k890"), (rows / 1000 + 1) as u64);
+        assert_eq!(own_s.count("k891"), (rows / 1000) as u64);
+        assert_eq!(shared[0].lock().unwrap().total_count(), 0);
+        // The free tables took their columns whole.
+        let ints = shared[1].lock().unwrap();
+        assert_eq!(
+            (ints.total_count(), ints.count(0i64)),
+            (rows as u64, rows.div_ceil(7) as u64)
+        );
+        assert_eq!(shared[2].lock().unwrap().null_count(), rows as u64);
+        assert_eq!(
+            (own.features[1].total_count(), own.features[2].null_count()),
+            (0, 0)
+        );
+        assert_eq!(own.rows(), rows as u64);
+    }
+
+    #[test]
+    fn a_table_freed_midway_takes_the_rest_of_its_column() {
+        let rows = 3 * OWN_CHUNK + 5;
+        let (spec, batch) = spec_and_batch(rows);
+        let shared = shared_tables(&spec);
+        let mut own = Counts::new(&spec);
+        // The strings' table is taken for the first two looks, while the
+        // other tables are free, then for one chunk, then it is free.
+        let mut looks = 0;
+        count_batch(
+            &mut own,
+            |i| {
+                if i == 0 {
+                    looks += 1;
+                    if looks <= 3 {
+                        return None;
+                    }
+                }
+                try_take(&shared[i])
+            },
+            0,
+            &batch,
+            "test",
+        )
+        .unwrap();
+        assert_eq!(own.features[0].total_count(), 2 * OWN_CHUNK as u64);
+        let s = shared[0].lock().unwrap();
+        assert_eq!(s.total_count(), (OWN_CHUNK + 5) as u64);
+        // Together, every row once: k0's rows are 0, 1000, 2000, ...
+        let k0 = |c: &FeatureCounts| c.count("k0");
+        assert_eq!(k0(&own.features[0]) + k0(&s), rows.div_ceil(1000) as u64);
+    }
+
+    #[test]
+    fn free_tables_take_every_column() {
+        let rows = OWN_CHUNK + 1;
+        let (spec, batch) = spec_and_batch(rows);
+        let shared = shared_tables(&spec);
+        let mut own = Counts::new(&spec);
+        count_batch(&mut own, |i| try_take(&shared[i]), 2, &batch, "test").unwrap();
+        for (i, table) in shared.iter().enumerate() {
+            let table = table.lock().unwrap();
+            assert_eq!(
+                table.total_count() + table.null_count(),
+                rows as u64,
+                "feature {i}"
+            );
+            let mine = &own.features[i];
+            assert_eq!(mine.total_count() + mine.null_count(), 0, "feature {i}");
+        }
+        assert_eq!(own.rows(), rows as u64);
+    }
 }
