@@ -204,10 +204,12 @@ fn sort_prefix(key: &[u8]) -> u128 {
     u128::from_be_bytes(head)
 }
 
-/// `entries` sorted by `order`, cut to `max_size` when it is set.
-fn keep_sorted<T: Send>(
+/// `entries` sorted by `order` (count descending first, `count` giving an
+/// entry's count), cut to `max_size` when it is set.
+fn keep_sorted<T: Copy + Send>(
     mut entries: Vec<T>,
     spec: &FeatureSpec,
+    count: impl Fn(&T) -> u64 + Sync,
     order: impl Fn(&T, &T) -> Ordering + Sync,
 ) -> Vec<T> {
     let max = usize::try_from(spec.max_size).unwrap_or(usize::MAX);
@@ -217,13 +219,73 @@ fn keep_sorted<T: Send>(
         entries.select_nth_unstable_by(max - 1, &order);
         entries.truncate(max);
     }
-    entries.par_sort_unstable_by(order);
+    sort_by_count_first(&mut entries, count, order);
     entries
+}
+
+/// Counts below this each have a class of their own in
+/// [`sort_by_count_first`]; larger ones share one.
+const COUNT_CLASSES: usize = 1024;
+
+/// Sorts `entries` by `order`, which orders by `count` descending first.
+///
+/// Most keys of a vocabulary have small counts, and millions share each of
+/// them. So the entries are first moved to their count's class in place
+/// (one pass of swaps, an American flag sort; counts from
+/// [`COUNT_CLASSES`] up share the first class), and then each class is
+/// sorted on its own, in parallel, where `order` mostly compares keys.
+fn sort_by_count_first<T: Copy + Send>(
+    entries: &mut [T],
+    count: impl Fn(&T) -> u64 + Sync,
+    order: impl Fn(&T, &T) -> Ordering + Sync,
+) {
+    // Class 0 holds the counts from COUNT_CLASSES up, class c the count
+    // COUNT_CLASSES - c: classes ascend as counts descend.
+    let class = |e: &T| {
+        COUNT_CLASSES - usize::try_from(count(e)).map_or(COUNT_CLASSES, |n| n.min(COUNT_CLASSES))
+    };
+    let mut ends = vec![0usize; COUNT_CLASSES + 1];
+    for e in entries.iter() {
+        ends[class(e)] += 1;
+    }
+    let mut next = Vec::with_capacity(ends.len());
+    let mut end = 0;
+    for e in &mut ends {
+        next.push(end);
+        end += *e;
+        *e = end;
+    }
+    for c in 0..ends.len() {
+        while next[c] < ends[c] {
+            // Carry the entry found here to its class's next free place,
+            // and the one found there on, until one belongs here.
+            let mut carried = entries[next[c]];
+            let mut k = class(&carried);
+            while k != c {
+                std::mem::swap(&mut carried, &mut entries[next[k]]);
+                next[k] += 1;
+                k = class(&carried);
+            }
+            entries[next[c]] = carried;
+            next[c] += 1;
+        }
+    }
+    let mut classes = Vec::with_capacity(ends.len());
+    let mut rest = entries;
+    let mut start = 0;
+    for &end in &ends {
+        let (class, tail) = rest.split_at_mut(end - start);
+        classes.push(class);
+        (rest, start) = (tail, end);
+    }
+    classes
+        .into_par_iter()
+        .for_each(|class| class.sort_unstable_by(&order));
 }
 
 /// The keys of `entries` that `spec` keeps, in vocabulary order, with their
 /// counts; filtered and sorted in parallel.
-fn select_entries<K: Ord + Send>(
+fn select_entries<K: Ord + Copy + Send>(
     entries: impl IntoParallelIterator<Item = (K, u64)>,
     spec: &FeatureSpec,
 ) -> (Vec<K>, Vec<u64>) {
@@ -231,7 +293,7 @@ fn select_entries<K: Ord + Send>(
         .into_par_iter()
         .filter(|(_, n)| *n >= spec.min_count)
         .collect();
-    keep_sorted(entries, spec, vocab_order)
+    keep_sorted(entries, spec, |e| e.1, vocab_order)
         .into_par_iter()
         .unzip()
 }
@@ -251,7 +313,7 @@ fn select_byte_entries<'a>(
     let order = |a: &(&[u8], u64, u128), b: &(&[u8], u64, u128)| {
         b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then_with(|| a.0.cmp(b.0))
     };
-    keep_sorted(entries, spec, order)
+    keep_sorted(entries, spec, |e| e.1, order)
         .into_par_iter()
         .map(|(k, n, _)| (k, n))
         .unzip()
@@ -262,11 +324,8 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn counts_of(pairs: &[(&str, u64)]) -> HashMap<Box<[u8]>, u64> {
-        pairs
-            .iter()
-            .map(|(k, n)| (Box::from(k.as_bytes()), *n))
-            .collect()
+    fn counts_of<'a>(pairs: &[(&'a str, u64)]) -> Vec<(&'a [u8], u64)> {
+        pairs.iter().map(|(k, n)| (k.as_bytes(), *n)).collect()
     }
 
     #[test]
@@ -282,7 +341,7 @@ mod tests {
         assert_eq!(counts, [5, 3, 3, 2]);
         spec.max_size = 2;
         let (keys, _) = select_entries(counts_of(&[("b", 3), ("a", 3), ("c", 5), ("e", 2)]), &spec);
-        assert_eq!(keys, [Box::from(&b"c"[..]), Box::from(&b"a"[..])]);
+        assert_eq!(keys, [&b"c"[..], b"a"]);
     }
 
     proptest::proptest! {
@@ -302,6 +361,29 @@ mod tests {
             let entries: Vec<(&[u8], u64)> = pairs.iter().map(|(k, n)| (&k[..], *n)).collect();
             let plain = select_entries(entries.clone(), &spec);
             proptest::prop_assert_eq!(select_byte_entries(entries, &spec), plain);
+        }
+    }
+
+    /// Counts on both sides of every class boundary of the counting pass,
+    /// and far past the last.
+    fn any_count() -> impl proptest::strategy::Strategy<Value = u64> {
+        use proptest::prelude::*;
+        let last = COUNT_CLASSES as u64;
+        prop_oneof![0u64..4, last - 3..last + 3, Just(u64::MAX), any::<u64>()]
+    }
+
+    proptest::proptest! {
+        /// The counting pass and the sorts of its classes give the order
+        /// of one plain sort.
+        #[test]
+        fn sorting_by_count_classes_matches_one_sort(
+            pairs in proptest::collection::hash_map(-50i64..50, any_count(), 0..300),
+        ) {
+            let mut entries: Vec<(i64, u64)> = pairs.into_iter().collect();
+            let mut plain = entries.clone();
+            plain.sort_by(vocab_order);
+            sort_by_count_first(&mut entries, |e| e.1, vocab_order);
+            proptest::prop_assert_eq!(entries, plain);
         }
     }
 
