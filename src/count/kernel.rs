@@ -208,27 +208,22 @@ impl ByteValues for AddBytes<'_> {
     }
 }
 
-/// A count table that takes keys in groups of at most [`GROUP`], each group
-/// prepared (hashed, its home slots prefetched: see [`crate::prefetch`])
-/// [`DEPTH`] groups before it is counted, and its later loads prefetched in
-/// the steps between, so that a probe's dependent loads are under way
-/// before it runs.
+/// A count table that takes keys in groups of at most [`GROUP`]: each group
+/// is prepared (hashed, its home slots prefetched: see [`crate::prefetch`])
+/// when it is full, its next loads are prefetched one group later, and it
+/// is counted two groups later, so that a probe's dependent loads are under
+/// way before it runs.
 trait GroupedTable<K> {
     /// What preparing a group hands to [`add_prepared`](Self::add_prepared).
     type Prepared;
     fn prepare(&self, group: &[(K, u64)]) -> Self::Prepared;
-    /// Prefetches the next load of the probes of a group prepared `age`
-    /// steps ago (1 to [`DEPTH`] - 1), whose earlier loads were prefetched
-    /// in the steps before.
-    fn prefetch_more(&self, group: &[(K, u64)], prepared: &Self::Prepared, age: usize) {
-        let _ = (group, prepared, age);
+    /// Prefetches the next load of the probes of a group prepared one
+    /// group ago, whose home slots are on their way.
+    fn prefetch_more(&self, group: &[(K, u64)], prepared: &Self::Prepared) {
+        let _ = (group, prepared);
     }
     fn add_prepared(&mut self, group: &[(K, u64)], prepared: &Self::Prepared);
 }
-
-/// Groups in flight in [`in_groups`]: a group is counted [`DEPTH`] steps
-/// after it was prepared.
-const DEPTH: usize = 2;
 
 impl GroupedTable<u64> for IntCounts {
     // Mixing an integer again costs less than carrying its hash.
@@ -246,10 +241,8 @@ impl<'a> GroupedTable<&'a [u8]> for BytesCounts {
     fn prepare(&self, group: &[(&'a [u8], u64)]) -> [u64; GROUP] {
         self.hash_and_prefetch(group)
     }
-    fn prefetch_more(&self, group: &[(&'a [u8], u64)], hashes: &[u64; GROUP], age: usize) {
-        if age == 1 {
-            self.prefetch_long_keys(group, hashes)
-        }
+    fn prefetch_more(&self, group: &[(&'a [u8], u64)], hashes: &[u64; GROUP]) {
+        self.prefetch_long_keys(group, hashes)
     }
     fn add_prepared(&mut self, group: &[(&'a [u8], u64)], hashes: &[u64; GROUP]) {
         self.add_hashed_group(group, hashes)
@@ -258,34 +251,29 @@ impl<'a> GroupedTable<&'a [u8]> for BytesCounts {
 
 /// Hands the non-null values, with their weights (1 without `weights`;
 /// weight 0 skipped), to `table` in groups of [`GROUP`], each group
-/// prepared [`DEPTH`] groups ahead of its counting; returns the total
-/// weight of the values and of the nulls.
+/// prepared two groups ahead of its counting; returns the total weight of
+/// the values and of the nulls.
 fn in_groups<K: Copy, T: GroupedTable<K>>(
     values: impl Iterator<Item = Option<K>>,
     weights: Option<&[u64]>,
     table: &mut T,
 ) -> (u64, u64) {
     let (mut total, mut nulls) = (0u64, 0u64);
-    // A ring of the groups in flight: `ring[(newest + DEPTH - a + 1) % DEPTH]`
-    // was prepared `a` steps ago; the oldest (`a` = DEPTH) is counted and
-    // its place taken by the group just filled.
+    // Two groups in flight besides the one filling: `newer` was prepared
+    // one step ago, `older` two steps ago. A step prepares the group just
+    // filled, prefetches more for `newer`, and counts `older`, whose buffer
+    // is filled next.
     type InFlight<K, P> = (Vec<(K, u64)>, P);
-    let mut ring: Vec<InFlight<K, T::Prepared>> = (0..DEPTH)
-        .map(|_| (Vec::with_capacity(GROUP), table.prepare(&[])))
-        .collect();
-    let mut newest = 0;
+    let mut newer: InFlight<K, T::Prepared> = (Vec::with_capacity(GROUP), table.prepare(&[]));
+    let mut older: InFlight<K, T::Prepared> = (Vec::with_capacity(GROUP), table.prepare(&[]));
     let mut filling: Vec<(K, u64)> = Vec::with_capacity(GROUP);
     let mut step = |filling: &mut Vec<(K, u64)>, table: &mut T| {
         let prepared = table.prepare(filling);
-        for age in 1..DEPTH {
-            let (group, p) = &ring[(newest + DEPTH - age + 1) % DEPTH];
-            table.prefetch_more(group, p, age);
-        }
-        newest = (newest + 1) % DEPTH;
-        let (oldest, p) = &mut ring[newest];
-        table.add_prepared(oldest, p);
-        std::mem::swap(oldest, filling);
-        *p = prepared;
+        table.prefetch_more(&newer.0, &newer.1);
+        table.add_prepared(&older.0, &older.1);
+        std::mem::swap(&mut older, &mut newer);
+        std::mem::swap(&mut newer.0, filling);
+        newer.1 = prepared;
         filling.clear();
     };
     for (i, v) in values.enumerate() {
@@ -302,8 +290,8 @@ fn in_groups<K: Copy, T: GroupedTable<K>>(
             None => nulls += w,
         }
     }
-    // The groups in the ring, and the one filling.
-    for _ in 0..=DEPTH {
+    // The group filling, then the two in flight.
+    for _ in 0..3 {
         step(&mut filling, table);
     }
     (total, nulls)
@@ -326,8 +314,9 @@ mod tests {
             GROUP - 1,
             GROUP,
             GROUP + 1,
-            DEPTH * GROUP,
-            DEPTH * GROUP + 1,
+            2 * GROUP,
+            2 * GROUP + 1,
+            3 * GROUP - 1,
             1000,
         ] {
             let keys: Vec<String> = (0..n).map(|i| format!("k{}", i % 37)).collect();
