@@ -12,7 +12,7 @@ use crate::atomic::AtomicFile;
 use crate::error::{Error, Result};
 use crate::hash;
 use crate::keys::Key;
-use crate::vocab::{SelectedKeys, Selection};
+use crate::vocab::{SelectedFeature, SelectedKeys, Selection};
 
 /// A selection's artifact, laid out: the manifest (which records where
 /// every section is) and the length of the data region behind it. The
@@ -83,25 +83,65 @@ pub(crate) fn to_bytes(selection: &Selection) -> Result<Vec<u8>> {
 }
 
 /// Writes every feature's sections where `manifest` placed them in the
-/// data region `data`.
+/// data region `data` (zeroed). A feature's sections are consecutive, so
+/// the region splits into one part per feature, and the parts are filled
+/// in parallel.
 fn fill(selection: &Selection, manifest: &Manifest, data: &mut [u8]) {
-    let range = |s: &Section| s.offset as usize..(s.offset + s.len) as usize;
-    for (f, placed) in selection.features.iter().zip(&manifest.features) {
-        let s = &placed.sections;
-        match &f.keys {
-            SelectedKeys::Bytes(keys) => {
-                let offsets = s.offsets.as_ref().expect("placed with the keys");
-                put_words(&mut data[range(offsets)], keys.offsets.iter().copied());
-                data[range(&s.keys)].copy_from_slice(&keys.data);
-            }
-            SelectedKeys::Int(keys) => {
-                put_words(&mut data[range(&s.keys)], keys.iter().map(|&k| k as u64))
-            }
-            SelectedKeys::Uint(keys) => put_words(&mut data[range(&s.keys)], keys.iter().copied()),
-        }
-        put_words(&mut data[range(&s.counts)], f.counts.iter().copied());
-        put_words(&mut data[range(&s.table)], build_table(&f.keys));
+    use rayon::prelude::*;
+    let mut parts = Vec::with_capacity(manifest.features.len());
+    let (mut rest, mut at) = (data, 0);
+    for (k, placed) in manifest.features.iter().enumerate() {
+        let start = first_offset(&placed.sections);
+        let end = manifest
+            .features
+            .get(k + 1)
+            .map_or(at + rest.len(), |next| first_offset(&next.sections));
+        // Skip the alignment padding before the feature's first section.
+        let (_, tail) = rest.split_at_mut(start - at);
+        let (part, tail) = tail.split_at_mut(end - start);
+        parts.push((start, part));
+        (rest, at) = (tail, end);
     }
+    selection
+        .features
+        .par_iter()
+        .zip(&manifest.features)
+        .zip(parts)
+        .for_each(|((f, placed), (start, part))| fill_feature(f, &placed.sections, start, part));
+}
+
+/// Where the first of a feature's sections starts in the data region.
+fn first_offset(s: &Sections) -> usize {
+    [
+        Some(&s.keys),
+        s.offsets.as_ref(),
+        Some(&s.counts),
+        Some(&s.table),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|section| section.offset as usize)
+    .min()
+    .unwrap_or(0)
+}
+
+/// Writes one feature's sections into `part`, its part of the data region
+/// (zeroed), which starts at offset `start` of the region.
+fn fill_feature(f: &SelectedFeature, s: &Sections, start: usize, part: &mut [u8]) {
+    let range = |s: &Section| s.offset as usize - start..(s.offset + s.len) as usize - start;
+    match &f.keys {
+        SelectedKeys::Bytes(keys) => {
+            let offsets = s.offsets.as_ref().expect("placed with the keys");
+            put_words(&mut part[range(offsets)], keys.offsets.iter().copied());
+            part[range(&s.keys)].copy_from_slice(&keys.data);
+        }
+        SelectedKeys::Int(keys) => {
+            put_words(&mut part[range(&s.keys)], keys.iter().map(|&k| k as u64))
+        }
+        SelectedKeys::Uint(keys) => put_words(&mut part[range(&s.keys)], keys.iter().copied()),
+    }
+    put_words(&mut part[range(&s.counts)], f.counts.iter().copied());
+    put_table(&f.keys, &mut part[range(&s.table)]);
 }
 
 /// Writes `words` as u64 LE into `out`, which holds exactly them.
@@ -130,13 +170,15 @@ pub(crate) fn save_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     out.commit()
 }
 
-/// The open-addressing table. Keys are placed in the order of their home
-/// slot (then id), so that filling it is a sequential pass and the result
-/// is deterministic.
-fn build_table(keys: &SelectedKeys) -> Vec<u64> {
+/// Writes the open-addressing table into `out` (zeroed, the table's
+/// size), as u64 LE words. Keys are placed in the order of their home slot
+/// (then id), so that filling it is a sequential pass and the result is
+/// deterministic.
+fn put_table(keys: &SelectedKeys, out: &mut [u8]) {
     use rayon::prelude::*;
     let n = keys.len();
     let cap = table_capacity(n);
+    debug_assert_eq!(out.len(), 8 * cap);
     let mask = cap.wrapping_sub(1);
     let hash_of = |i: usize| {
         hash::table_hash(match keys {
@@ -151,13 +193,11 @@ fn build_table(keys: &SelectedKeys) -> Vec<u64> {
         .map(|i| (hash_of(i), i as u32))
         .collect();
     placed.par_sort_unstable_by_key(|&(hash, i)| (hash as usize & mask, i));
-    let mut table = vec![0u64; cap];
     for (hash, i) in placed {
         let mut slot = hash as usize & mask;
-        while table[slot] != 0 {
+        while read_u64(out, slot) != 0 {
             slot = (slot + 1) & mask;
         }
-        table[slot] = table_entry(hash, i);
+        out[8 * slot..8 * slot + 8].copy_from_slice(&table_entry(hash, i).to_le_bytes());
     }
-    table
 }
