@@ -206,6 +206,49 @@ proptest! {
     }
 }
 
+/// Four threads on row groups of 40k rows, two features: the threads keep
+/// meeting at the shared count tables, so most batches are counted partly
+/// into a thread's own table (16k rows at a time) and merged at the end.
+/// The counts are the same as one thread's, and as an in-memory count.
+#[test]
+fn threads_meeting_at_the_shared_tables_count_exactly() {
+    let dir = tempdir();
+    let rows = 400_000usize;
+    let strings: Vec<Option<String>> = (0..rows)
+        .map(|r| (r % 97 != 0).then(|| format!("k{}", (r * 7919) % 50_021)))
+        .collect();
+    let ints: Vec<Option<i64>> = (0..rows).map(|r| Some((r as i64 * 31) % 9_973)).collect();
+    let whole = batch(&strings, &ints);
+    let mut paths = Vec::new();
+    for (i, start) in (0..rows).step_by(rows / 2).enumerate() {
+        let p = dir.path().join(format!("{i}.parquet"));
+        write_parquet(
+            &p,
+            &[whole.slice(start, rows / 2)],
+            Compression::SNAPPY,
+            40_000,
+        );
+        paths.push(p);
+    }
+    let spec = Spec::from_toml_str(&spec_text(2, 0, 1, true, "slot")).unwrap();
+    let mut reference = VocabularyBuilder::new(spec.clone());
+    reference.add_batch(&whole).unwrap();
+    let reference = reference.build().unwrap();
+    let mut one = VocabularyBuilder::new(spec.clone()).threads(1);
+    one.add_paths(&paths).unwrap();
+    let one = one.into_bytes().unwrap();
+    for _ in 0..3 {
+        let mut four = VocabularyBuilder::new(spec.clone()).threads(4);
+        four.add_paths(&paths).unwrap();
+        assert_eq!(four.into_bytes().unwrap(), one);
+    }
+    let built = Vocabulary::from_bytes(one).unwrap();
+    for (a, b) in built.features().zip(reference.features()) {
+        assert_eq!(a.iter().collect::<Vec<_>>(), b.iter().collect::<Vec<_>>());
+        assert_eq!(a.stats(), b.stats());
+    }
+}
+
 fn injection_vocab(unit: &str) -> Arc<Vocabulary> {
     let spec = Spec::from_toml_str(&format!(
         "[[feature]]\nname = \"s\"\noov_buckets = 4\ntrain_oov_unit = \"{unit}\"\n\n[[feature]]\nname = \"n\"\n"
