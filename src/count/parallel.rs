@@ -258,8 +258,10 @@ mod tests {
         let (spec, batch) = spec_and_batch(rows);
         let shared = shared_tables(&spec);
         let mut own = Counts::new(&spec);
-        // The strings' table is taken for the first two looks, while the
-        // other tables are free, then for one chunk, then it is free.
+        // The strings' table is taken at its first three looks: at the
+        // first, the free tables take their columns; at the next two, a
+        // chunk goes to the thread's own table each; at the fourth it is
+        // free and takes the rest.
         let mut looks = 0;
         count_batch(
             &mut own,
