@@ -278,9 +278,11 @@ fn sort_by_count_first<T: Copy + Send>(
         classes.push(class);
         (rest, start) = (tail, end);
     }
+    // A class can hold most entries (a large domain of huge counts all in
+    // the first): each is sorted in parallel too.
     classes
         .into_par_iter()
-        .for_each(|class| class.sort_unstable_by(&order));
+        .for_each(|class| class.par_sort_unstable_by(&order));
 }
 
 /// The keys of `entries` that `spec` keeps, in vocabulary order, with their
