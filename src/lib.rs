@@ -73,6 +73,7 @@ mod error;
 mod hash;
 mod id;
 mod keys;
+mod parts;
 mod prefetch;
 #[cfg(feature = "parquet")]
 mod scan;

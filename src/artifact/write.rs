@@ -5,6 +5,7 @@
 //! place, in one buffer.
 
 use std::io::Write;
+use std::ops::Range;
 use std::path::Path;
 
 use super::format::*;
@@ -88,20 +89,15 @@ pub(crate) fn to_bytes(selection: &Selection) -> Result<Vec<u8>> {
 /// in parallel.
 fn fill(selection: &Selection, manifest: &Manifest, data: &mut [u8]) {
     use rayon::prelude::*;
-    let mut parts = Vec::with_capacity(manifest.features.len());
-    let (mut rest, mut at) = (data, 0);
-    for (k, placed) in manifest.features.iter().enumerate() {
-        let start = first_offset(&placed.sections);
-        let end = manifest
-            .features
-            .get(k + 1)
-            .map_or(at + rest.len(), |next| first_offset(&next.sections));
-        // Skip the alignment padding before the feature's first section.
-        let (_, tail) = rest.split_at_mut(start - at);
-        let (part, tail) = tail.split_at_mut(end - start);
-        parts.push((start, part));
-        (rest, at) = (tail, end);
-    }
+    let extents: Vec<Range<usize>> = manifest
+        .features
+        .iter()
+        .map(|f| extent(&f.sections))
+        .collect();
+    let starts = extents.iter().map(|e| e.start);
+    let parts: Vec<(usize, &mut [u8])> = starts
+        .zip(crate::parts::split_parts(data, extents.iter().cloned()))
+        .collect();
     selection
         .features
         .par_iter()
@@ -110,19 +106,18 @@ fn fill(selection: &Selection, manifest: &Manifest, data: &mut [u8]) {
         .for_each(|((f, placed), (start, part))| fill_feature(f, &placed.sections, start, part));
 }
 
-/// Where the first of a feature's sections starts in the data region.
-fn first_offset(s: &Sections) -> usize {
-    [
+/// Where a feature's sections start and end in the data region.
+fn extent(s: &Sections) -> Range<usize> {
+    let sections = [
         Some(&s.keys),
         s.offsets.as_ref(),
         Some(&s.counts),
         Some(&s.table),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|section| section.offset as usize)
-    .min()
-    .unwrap_or(0)
+    ];
+    let sections = sections.into_iter().flatten();
+    let start = sections.clone().map(|s| s.offset).min().unwrap_or(0);
+    let end = sections.map(|s| s.offset + s.len).max().unwrap_or(0);
+    start as usize..end as usize
 }
 
 /// Writes one feature's sections into `part`, its part of the data region

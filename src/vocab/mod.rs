@@ -270,14 +270,7 @@ fn sort_by_count_first<T: Copy + Send>(
             next[c] += 1;
         }
     }
-    let mut classes = Vec::with_capacity(ends.len());
-    let mut rest = entries;
-    let mut start = 0;
-    for &end in &ends {
-        let (class, tail) = rest.split_at_mut(end - start);
-        classes.push(class);
-        (rest, start) = (tail, end);
-    }
+    let classes = crate::parts::split_parts(entries, crate::parts::consecutive(&ends));
     // A class can hold most entries (a large domain of huge counts all in
     // the first): each is sorted in parallel too.
     classes
