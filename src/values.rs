@@ -38,6 +38,52 @@ pub(crate) fn byte_values<R: ByteValues>(array: &dyn Array, receiver: R) -> Opti
     })
 }
 
+/// What to do with the keys of a dictionary array.
+pub(crate) trait DictionaryKeys {
+    /// What the receiver returns.
+    type Output;
+    /// Takes every key in row order as an index into the dictionary's
+    /// values (a null key's slot holds whatever the array stores there; a
+    /// negative key becomes an index past any array).
+    fn take(self, keys: impl Iterator<Item = usize>) -> Self::Output;
+}
+
+/// Hands the keys of a dictionary array to `receiver`, one loop per key
+/// type and no buffer of converted keys (unlike
+/// [`AnyDictionaryArray::normalized_keys`](arrow_array::AnyDictionaryArray::normalized_keys),
+/// which allocates one per call).
+pub(crate) fn dictionary_keys<R: DictionaryKeys>(
+    dict: &dyn arrow_array::AnyDictionaryArray,
+    receiver: R,
+) -> R::Output {
+    use arrow_array::types::*;
+    use arrow_buffer::ArrowNativeType;
+    fn take<T: arrow_array::ArrowPrimitiveType, R: DictionaryKeys>(
+        keys: &dyn Array,
+        receiver: R,
+    ) -> R::Output {
+        receiver.take(
+            keys.as_primitive::<T>()
+                .values()
+                .iter()
+                .map(|k| k.as_usize()),
+        )
+    }
+    let keys = dict.keys();
+    match keys.data_type() {
+        DataType::Int8 => take::<Int8Type, R>(keys, receiver),
+        DataType::Int16 => take::<Int16Type, R>(keys, receiver),
+        DataType::Int32 => take::<Int32Type, R>(keys, receiver),
+        DataType::Int64 => take::<Int64Type, R>(keys, receiver),
+        DataType::UInt8 => take::<UInt8Type, R>(keys, receiver),
+        DataType::UInt16 => take::<UInt16Type, R>(keys, receiver),
+        DataType::UInt32 => take::<UInt32Type, R>(keys, receiver),
+        DataType::UInt64 => take::<UInt64Type, R>(keys, receiver),
+        // Arrow allows only integer dictionary keys.
+        other => unreachable!("dictionary keys of type {other}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +125,49 @@ mod tests {
             Some(vec![Some(b"ab".to_vec()), None])
         );
         assert_eq!(byte_values(&Int32Array::from(vec![1]), Collect), None);
+    }
+
+    struct Keys;
+
+    impl DictionaryKeys for Keys {
+        type Output = Vec<usize>;
+        fn take(self, keys: impl Iterator<Item = usize>) -> Vec<usize> {
+            keys.collect()
+        }
+    }
+
+    /// A dictionary over `values` with keys 2, null, 1 of key type `K`.
+    fn dictionary<K: arrow_array::types::ArrowDictionaryKeyType>(values: &ArrayRef) -> ArrayRef {
+        use arrow_buffer::ArrowNativeType;
+        let keys = [Some(2), None, Some(1)].map(|k| k.and_then(K::Native::from_usize));
+        let keys = PrimitiveArray::<K>::from_iter(keys);
+        Arc::new(DictionaryArray::<K>::try_new(keys, values.clone()).unwrap())
+    }
+
+    #[test]
+    fn dictionary_keys_of_every_key_type_match_arrow() {
+        use arrow_array::types::*;
+        let values: ArrayRef = Arc::new(StringArray::from(vec!["a", "b", "c"]));
+        let dictionaries = [
+            dictionary::<Int8Type>(&values),
+            dictionary::<Int16Type>(&values),
+            dictionary::<Int32Type>(&values),
+            dictionary::<Int64Type>(&values),
+            dictionary::<UInt8Type>(&values),
+            dictionary::<UInt16Type>(&values),
+            dictionary::<UInt32Type>(&values),
+            dictionary::<UInt64Type>(&values),
+        ];
+        for d in dictionaries {
+            let dict = d.as_any_dictionary();
+            let ours = dictionary_keys(dict, Keys);
+            assert_eq!(ours, dict.normalized_keys(), "{}", d.data_type());
+            assert_eq!(
+                (ours.len(), ours[0], ours[2]),
+                (3, 2, 1),
+                "{}",
+                d.data_type()
+            );
+        }
     }
 }

@@ -5,12 +5,13 @@
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait};
+use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 
 use super::bytes::GROUP;
 use super::{BytesCounts, FeatureCounts, IntCounts, KeyCounts};
 use crate::keys::KeyType;
-use crate::values::{ByteValues, byte_values};
+use crate::values::{ByteValues, DictionaryKeys, byte_values, dictionary_keys};
 
 /// The key type a column of this Arrow type gives, or `None` when oovocab
 /// does not accept the type (DESIGN.md §1, §5).
@@ -145,20 +146,42 @@ fn count_scalar(fc: &mut FeatureCounts, array: &dyn Array, weights: Option<&[u64
 fn count_dictionary(fc: &mut FeatureCounts, array: &dyn Array, weights: Option<&[u64]>) {
     let dict = array.as_any_dictionary();
     let values = dict.values();
-    let mut histogram = vec![0u64; values.len()];
-    let keys = dict.normalized_keys();
+    let histogram = vec![0u64; values.len()];
     let nulls = dict.keys().logical_nulls();
-    let mut null_rows = 0u64;
-    for (row, &k) in keys.iter().enumerate() {
-        let w = weights.map_or(1, |w| w[row]);
-        if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
-            null_rows += w;
-        } else if let Some(slot) = histogram.get_mut(k) {
-            *slot += w;
-        }
-    }
+    let (histogram, null_rows) = dictionary_keys(
+        dict,
+        KeyHistogram {
+            histogram,
+            nulls: nulls.as_ref(),
+            weights,
+        },
+    );
     fc.nulls += null_rows;
     count_scalar(fc, values.as_ref(), Some(&histogram));
+}
+
+/// Counts a dictionary's keys per entry: the histogram of its values, and
+/// the weight of its null rows.
+struct KeyHistogram<'a> {
+    histogram: Vec<u64>,
+    nulls: Option<&'a NullBuffer>,
+    weights: Option<&'a [u64]>,
+}
+
+impl DictionaryKeys for KeyHistogram<'_> {
+    type Output = (Vec<u64>, u64);
+    fn take(mut self, keys: impl Iterator<Item = usize>) -> (Vec<u64>, u64) {
+        let mut null_rows = 0u64;
+        for (row, k) in keys.enumerate() {
+            let w = self.weights.map_or(1, |w| w[row]);
+            if self.nulls.is_some_and(|n| n.is_null(row)) {
+                null_rows += w;
+            } else if let Some(slot) = self.histogram.get_mut(k) {
+                *slot += w;
+            }
+        }
+        (self.histogram, null_rows)
+    }
 }
 
 fn add_ints<T: ArrowPrimitiveType>(

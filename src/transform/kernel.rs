@@ -5,11 +5,12 @@
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrowPrimitiveType};
+use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 
 use crate::artifact::Feature;
 use crate::keys::Key;
-use crate::values::{ByteValues, byte_values};
+use crate::values::{ByteValues, DictionaryKeys, byte_values, dictionary_keys};
 
 /// The ids of a non-list array's values; a null gets `null_id`.
 ///
@@ -88,12 +89,31 @@ where
 pub(crate) fn gather(array: &dyn Array, entry_ids: &[i32], null_id: i32) -> Vec<i32> {
     let dict = array.as_any_dictionary();
     let key_nulls = dict.keys().logical_nulls();
-    dict.normalized_keys()
-        .into_iter()
-        .enumerate()
-        .map(|(row, k)| match &key_nulls {
-            Some(n) if n.is_null(row) => null_id,
-            _ => entry_ids.get(k).copied().unwrap_or(null_id),
-        })
-        .collect()
+    dictionary_keys(
+        dict,
+        Gather {
+            entry_ids,
+            null_id,
+            nulls: key_nulls.as_ref(),
+        },
+    )
+}
+
+/// Maps each key of a dictionary to its entry's id.
+struct Gather<'a> {
+    entry_ids: &'a [i32],
+    null_id: i32,
+    nulls: Option<&'a NullBuffer>,
+}
+
+impl DictionaryKeys for Gather<'_> {
+    type Output = Vec<i32>;
+    fn take(self, keys: impl Iterator<Item = usize>) -> Vec<i32> {
+        keys.enumerate()
+            .map(|(row, k)| match self.nulls {
+                Some(n) if n.is_null(row) => self.null_id,
+                _ => self.entry_ids.get(k).copied().unwrap_or(self.null_id),
+            })
+            .collect()
+    }
 }
