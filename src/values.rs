@@ -1,9 +1,12 @@
-//! The values of a string or binary Arrow array as byte strings: the one
-//! dispatch over the seven byte types, shared by counting and lookups.
+//! The values of a string or binary Arrow array as byte strings (the one
+//! dispatch over the seven byte types), and the keys of a dictionary array
+//! as indexes (the one dispatch over the eight key types); both are shared
+//! by counting and lookups.
 //!
-//! The values reach a [`ByteValues`] receiver as one concrete iterator per
-//! array type, so the receiver's loop is compiled for each type (no call
-//! through a `dyn Iterator` per value).
+//! The values reach a [`ByteValues`] receiver, and the keys a
+//! [`DictionaryKeys`] receiver, as one concrete iterator per array type, so
+//! the receiver's loop is compiled for each type (no call through a `dyn
+//! Iterator` per value, and no buffer of converted values).
 
 use arrow_array::Array;
 use arrow_array::cast::AsArray;
