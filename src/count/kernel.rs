@@ -89,9 +89,20 @@ pub(super) fn count_array(fc: &mut FeatureCounts, array: &dyn Array) {
 /// Counts a list column's elements. A null list contributes nothing (as
 /// UNNEST does); a null element counts as a null.
 fn count_list<O: OffsetSizeTrait>(fc: &mut FeatureCounts, list: &arrow_array::GenericListArray<O>) {
-    let offsets = list.value_offsets();
     let values = list.values();
-    // Count maximal runs of adjacent valid lists as one slice of the values.
+    for_each_valid_run(list, |s, e| {
+        count_scalar(fc, values.slice(s, e - s).as_ref(), None)
+    });
+}
+
+/// Calls `each(start, end)` for the maximal runs of adjacent valid lists,
+/// as ranges of the list's values (none empty): the elements a list column
+/// contributes.
+pub(super) fn for_each_valid_run<O: OffsetSizeTrait>(
+    list: &arrow_array::GenericListArray<O>,
+    mut each: impl FnMut(usize, usize),
+) {
+    let offsets = list.value_offsets();
     let mut run: Option<(usize, usize)> = None;
     for i in 0..list.len() {
         if list.is_null(i) {
@@ -101,7 +112,9 @@ fn count_list<O: OffsetSizeTrait>(fc: &mut FeatureCounts, list: &arrow_array::Ge
         match run {
             Some((s, e)) if e == start => run = Some((s, end)),
             Some((s, e)) => {
-                count_scalar(fc, values.slice(s, e - s).as_ref(), None);
+                if e > s {
+                    each(s, e);
+                }
                 run = Some((start, end));
             }
             None => run = Some((start, end)),
@@ -109,14 +122,14 @@ fn count_list<O: OffsetSizeTrait>(fc: &mut FeatureCounts, list: &arrow_array::Ge
     }
     if let Some((s, e)) = run {
         if e > s {
-            count_scalar(fc, values.slice(s, e - s).as_ref(), None);
+            each(s, e);
         }
     }
 }
 
 /// Counts a non-list array; with `weights`, value `i` counts `weights[i]`
 /// times (used for dictionary values).
-fn count_scalar(fc: &mut FeatureCounts, array: &dyn Array, weights: Option<&[u64]>) {
+pub(super) fn count_scalar(fc: &mut FeatureCounts, array: &dyn Array, weights: Option<&[u64]>) {
     use DataType::*;
     let receiver = AddBytes {
         fc: &mut *fc,
@@ -146,31 +159,40 @@ fn count_scalar(fc: &mut FeatureCounts, array: &dyn Array, weights: Option<&[u64
 fn count_dictionary(fc: &mut FeatureCounts, array: &dyn Array, weights: Option<&[u64]>) {
     let dict = array.as_any_dictionary();
     let values = dict.values();
-    let histogram = vec![0u64; values.len()];
+    let mut histogram = vec![0u64; values.len()];
+    fc.nulls += histogram_of_keys(dict, &mut histogram, weights);
+    count_scalar(fc, values.as_ref(), Some(&histogram));
+}
+
+/// Adds the (weighted) keys of `dict` to `histogram`, one slot per
+/// dictionary entry; returns the weight of its null rows.
+pub(super) fn histogram_of_keys(
+    dict: &dyn arrow_array::AnyDictionaryArray,
+    histogram: &mut [u64],
+    weights: Option<&[u64]>,
+) -> u64 {
     let nulls = dict.keys().logical_nulls();
-    let (histogram, null_rows) = dictionary_keys(
+    dictionary_keys(
         dict,
         KeyHistogram {
             histogram,
             nulls: nulls.as_ref(),
             weights,
         },
-    );
-    fc.nulls += null_rows;
-    count_scalar(fc, values.as_ref(), Some(&histogram));
+    )
 }
 
-/// Counts a dictionary's keys per entry: the histogram of its values, and
-/// the weight of its null rows.
+/// Counts a dictionary's keys per entry into the histogram; returns the
+/// weight of its null rows.
 struct KeyHistogram<'a> {
-    histogram: Vec<u64>,
+    histogram: &'a mut [u64],
     nulls: Option<&'a NullBuffer>,
     weights: Option<&'a [u64]>,
 }
 
 impl DictionaryKeys for KeyHistogram<'_> {
-    type Output = (Vec<u64>, u64);
-    fn take(mut self, keys: impl Iterator<Item = usize>) -> (Vec<u64>, u64) {
+    type Output = u64;
+    fn take(self, keys: impl Iterator<Item = usize>) -> u64 {
         let mut null_rows = 0u64;
         for (row, k) in keys.enumerate() {
             let w = self.weights.map_or(1, |w| w[row]);
@@ -180,7 +202,7 @@ impl DictionaryKeys for KeyHistogram<'_> {
                 *slot += w;
             }
         }
-        (self.histogram, null_rows)
+        null_rows
     }
 }
 

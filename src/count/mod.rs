@@ -11,6 +11,8 @@ mod kernel;
 #[cfg(feature = "parquet")]
 pub(crate) mod parallel;
 mod partitioned;
+#[cfg(feature = "parquet")]
+mod tally;
 
 use arrow_array::RecordBatch;
 use serde::{Deserialize, Serialize};
@@ -19,6 +21,8 @@ pub(crate) use bytes::BytesCounts;
 pub use file::COUNTS_MAGIC;
 pub(crate) use ints::IntCounts;
 pub use kernel::{is_supported, key_type_of};
+#[cfg(feature = "parquet")]
+pub(crate) use tally::DictionaryTally;
 
 use crate::error::{Error, Result};
 use crate::keys::KeyType;
@@ -145,6 +149,24 @@ impl FeatureCounts {
                     kernel::count_array(self, array.slice(rows.start, rows.len()).as_ref());
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Counts what `tally` holds and empties it.
+    #[cfg(feature = "parquet")]
+    ///
+    /// # Errors
+    /// [`Error::KeyTypeConflict`] as [`count_column`](Self::count_column).
+    pub(crate) fn count_tally(
+        &mut self,
+        feature: &str,
+        tally: &mut DictionaryTally,
+        source: &str,
+    ) -> Result<()> {
+        if let Some(key_type) = tally.key_type() {
+            self.set_key_type(feature, key_type, source)?;
+            tally.flush_into(self);
         }
         Ok(())
     }

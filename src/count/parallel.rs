@@ -9,6 +9,11 @@
 //! tables. Only when every table a batch still needs is taken does a thread
 //! count, a chunk of rows at a time, into a table of its own; those are
 //! merged at the end.
+//!
+//! Dictionary columns (and lists of them) take no table while a row group
+//! is read: a thread sums their keys per dictionary entry in a
+//! [`DictionaryTally`] of its own, and counts the entries once, when the
+//! row group ends (or its dictionary changes).
 
 use std::path::PathBuf;
 
@@ -19,7 +24,7 @@ use arrow_array::RecordBatch;
 
 use rayon::prelude::*;
 
-use super::{Column, Counts, FeatureCounts, thread_pool};
+use super::{Column, Counts, DictionaryTally, FeatureCounts, thread_pool};
 use crate::error::Result;
 use crate::scan::ParquetInput;
 use crate::spec::Spec;
@@ -88,23 +93,32 @@ pub(crate) fn count_files(
         let failed = AtomicBool::new(false);
         let partials: Vec<Result<Counts>> = rayon::broadcast(|context| {
             let mut own = Counts::new(spec);
+            let mut tallies: Vec<DictionaryTally> =
+                spec.features().iter().map(|_| Default::default()).collect();
             while !failed.load(Ordering::Relaxed) {
                 let Some(&(f, g)) = units.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     break;
                 };
                 let input = &inputs[f];
                 let source = input.name();
-                let read = input.read_row_group(g, &roots[f], |batch| {
-                    count_batch(
-                        &mut own,
-                        |i| try_take(&shared[i]),
-                        context.index(),
-                        batch,
-                        &source,
-                    )?;
-                    progress.advance(batch.num_rows() as u64);
-                    Ok(())
-                });
+                let read = input
+                    .read_row_group(g, &roots[f], |batch| {
+                        count_batch(
+                            &mut own,
+                            &mut tallies,
+                            |i| try_take(&shared[i]),
+                            context.index(),
+                            batch,
+                            &source,
+                        )?;
+                        progress.advance(batch.num_rows() as u64);
+                        Ok(())
+                    })
+                    .and_then(|()| {
+                        (0..tallies.len()).try_for_each(|i| {
+                            count_tally(&mut own, &mut tallies[i], i, try_take(&shared[i]), &source)
+                        })
+                    });
                 if let Err(e) = read {
                     failed.store(true, Ordering::Relaxed);
                     return Err(e);
@@ -137,13 +151,30 @@ fn try_take(table: &Mutex<FeatureCounts>) -> Option<MutexGuard<'_, FeatureCounts
 /// one is taken, before it looks again.
 const OWN_CHUNK: usize = 16 * 1024;
 
-/// Counts every feature of `batch` into the feature's shared table when no
-/// other thread holds it, else a chunk at a time into `own`; records the
-/// batch's rows in `own`. `first` is the feature to try first (threads
-/// start at different ones, to meet less); `try_take(i)` is feature `i`'s
-/// shared table unless another thread holds it ([`try_take`]).
+/// Counts what feature `i`'s tally holds into `table`, its shared table
+/// when this thread holds it, else into `own`.
+fn count_tally(
+    own: &mut Counts,
+    tally: &mut DictionaryTally,
+    i: usize,
+    table: Option<MutexGuard<'_, FeatureCounts>>,
+    source: &str,
+) -> Result<()> {
+    match table {
+        Some(mut table) => table.count_tally(&own.names[i], tally, source),
+        None => own.features[i].count_tally(&own.names[i], tally, source),
+    }
+}
+
+/// Counts every feature of `batch`: a dictionary column into its tally in
+/// `tallies`, any other into the feature's shared table when no other
+/// thread holds it, else a chunk at a time into `own`; records the batch's
+/// rows in `own`. `first` is the feature to try first (threads start at
+/// different ones, to meet less); `try_take(i)` is feature `i`'s shared
+/// table unless another thread holds it ([`try_take`]).
 fn count_batch<'t>(
     own: &mut Counts,
+    tallies: &mut [DictionaryTally],
     mut try_take: impl FnMut(usize) -> Option<MutexGuard<'t, FeatureCounts>>,
     first: usize,
     batch: &RecordBatch,
@@ -155,8 +186,20 @@ fn count_batch<'t>(
         .map(|i| own.column_of(i, batch, source))
         .collect::<Result<_>>()?;
     // (feature, rows counted so far), in the order to try them.
-    let mut pending: Vec<(usize, usize)> =
-        (0..features).map(|k| ((first + k) % features, 0)).collect();
+    let mut pending: Vec<(usize, usize)> = Vec::with_capacity(features);
+    for i in (0..features).map(|k| (first + k) % features) {
+        match columns[i] {
+            Column::Keys(_, array) if DictionaryTally::takes(array.data_type()) => {
+                if !tallies[i].add(array) {
+                    // Another dictionary: count the last one's entries.
+                    count_tally(own, &mut tallies[i], i, try_take(i), source)?;
+                    let fresh = tallies[i].add(array);
+                    debug_assert!(fresh, "an empty tally takes any dictionary");
+                }
+            }
+            _ => pending.push((i, 0)),
+        }
+    }
     let rows = batch.num_rows();
     while !pending.is_empty() {
         let before = pending.len();
@@ -219,6 +262,30 @@ mod tests {
             .collect()
     }
 
+    fn no_tallies(spec: &Spec) -> Vec<DictionaryTally> {
+        spec.features().iter().map(|_| Default::default()).collect()
+    }
+
+    /// `count_batch` with the shared tables as they are.
+    fn count_with_shared(
+        own: &mut Counts,
+        shared: &[Mutex<FeatureCounts>],
+        first: usize,
+        batch: &RecordBatch,
+    ) {
+        let mut tallies: Vec<DictionaryTally> =
+            (0..shared.len()).map(|_| Default::default()).collect();
+        count_batch(
+            own,
+            &mut tallies,
+            |i| try_take(&shared[i]),
+            first,
+            batch,
+            "test",
+        )
+        .unwrap();
+    }
+
     #[test]
     fn a_taken_table_is_counted_in_chunks_into_the_threads_own() {
         // Not a multiple of the chunk, so the last chunk is a short one:
@@ -230,7 +297,7 @@ mod tests {
         {
             // This thread holds the strings' table: `try_lock` fails.
             let _taken = shared[0].lock().unwrap();
-            count_batch(&mut own, |i| try_take(&shared[i]), 0, &batch, "test").unwrap();
+            count_with_shared(&mut own, &shared, 0, &batch);
         }
         let own_s = &own.features[0];
         assert_eq!(own_s.total_count(), rows as u64);
@@ -265,6 +332,7 @@ mod tests {
         let mut looks = 0;
         count_batch(
             &mut own,
+            &mut no_tallies(&spec),
             |i| {
                 if i == 0 {
                     looks += 1;
@@ -293,7 +361,7 @@ mod tests {
         let (spec, batch) = spec_and_batch(rows);
         let shared = shared_tables(&spec);
         let mut own = Counts::new(&spec);
-        count_batch(&mut own, |i| try_take(&shared[i]), 2, &batch, "test").unwrap();
+        count_with_shared(&mut own, &shared, 2, &batch);
         for (i, table) in shared.iter().enumerate() {
             let table = table.lock().unwrap();
             assert_eq!(
@@ -305,5 +373,47 @@ mod tests {
             assert_eq!(mine.total_count() + mine.null_count(), 0, "feature {i}");
         }
         assert_eq!(own.rows(), rows as u64);
+    }
+
+    #[test]
+    fn a_dictionary_column_is_tallied_and_counted_when_its_dictionary_changes() {
+        use arrow_array::DictionaryArray;
+        use arrow_array::types::Int32Type;
+        let spec = Spec::from_toml_str("[[feature]]\nname = \"d\"").unwrap();
+        let dictionary = |values: Vec<&str>| -> RecordBatch {
+            let keys = vec![0, 1, 1, 0, 1];
+            let array = DictionaryArray::<Int32Type>::try_new(
+                keys.into(),
+                Arc::new(StringArray::from(values)),
+            )
+            .unwrap();
+            RecordBatch::try_from_iter([("d", Arc::new(array) as ArrayRef)]).unwrap()
+        };
+        let first = dictionary(vec!["a", "b"]);
+        let shared = shared_tables(&spec);
+        let mut own = Counts::new(&spec);
+        let mut tallies = no_tallies(&spec);
+        let mut count = |batch: &RecordBatch| {
+            count_batch(
+                &mut own,
+                &mut tallies,
+                |i| try_take(&shared[i]),
+                0,
+                batch,
+                "test",
+            )
+            .unwrap()
+        };
+        // Two batches over one dictionary: tallied, no table touched.
+        count(&first);
+        count(&first.slice(1, 3));
+        assert_eq!(shared[0].lock().unwrap().total_count(), 0);
+        // Another dictionary: the first one's entries are counted.
+        count(&dictionary(vec!["b", "c"]));
+        let table = shared[0].lock().unwrap();
+        assert_eq!((table.count("a"), table.count("b")), (2 + 1, 3 + 2));
+        assert_eq!((table.count("c"), table.total_count()), (0, 8));
+        assert_eq!(tallies[0].key_type(), Some(crate::keys::KeyType::Bytes));
+        assert_eq!(own.rows(), 13);
     }
 }

@@ -342,3 +342,62 @@ proptest! {
         }
     }
 }
+
+/// Dictionary-encoded columns, a plain one and a list one (with null lists,
+/// empty lists and null elements), in row groups of several batches each:
+/// their keys are tallied per dictionary entry across a row group's batches.
+/// 1 and 2 threads count what an in-memory count of the same rows does.
+#[test]
+fn dictionary_columns_count_exactly_across_the_batches_of_a_row_group() {
+    use arrow_array::builder::{ListBuilder, StringBuilder};
+    let dir = tempdir();
+    let rows = 200_000usize;
+    let plain: Vec<Option<String>> = (0..rows)
+        .map(|r| (r % 31 != 0).then(|| format!("p{}", (r * 7919) % 301)))
+        .collect();
+    let mut lists = ListBuilder::new(StringBuilder::new());
+    for r in 0..rows {
+        match r % 13 {
+            0 => lists.append_null(),
+            1 => lists.append(true),
+            _ => {
+                for j in 0..r % 4 {
+                    let tag = (j != 2).then(|| format!("t{}", (r * 31 + j) % 997));
+                    lists.values().append_option(tag);
+                }
+                lists.append(true);
+            }
+        }
+    }
+    let whole = RecordBatch::try_from_iter([
+        ("c", Arc::new(StringArray::from(plain)) as ArrayRef),
+        ("t", Arc::new(lists.finish()) as ArrayRef),
+    ])
+    .unwrap();
+    let path = dir.path().join("dict.parquet");
+    // Row groups of 150k rows: batches of 64k, 64k and 20k, then 50k.
+    write_parquet(
+        &path,
+        std::slice::from_ref(&whole),
+        Compression::SNAPPY,
+        150_000,
+    );
+    let spec =
+        Spec::from_toml_str("[[feature]]\nname = \"c\"\n\n[[feature]]\nname = \"t\"\n").unwrap();
+    let mut reference = VocabularyBuilder::new(spec.clone());
+    reference.add_batch(&whole).unwrap();
+    let reference = reference.build().unwrap();
+    let mut one = VocabularyBuilder::new(spec.clone()).threads(1);
+    one.add_paths(std::slice::from_ref(&path)).unwrap();
+    let one = one.into_bytes().unwrap();
+    let mut two = VocabularyBuilder::new(spec).threads(2);
+    two.add_paths(&[path]).unwrap();
+    assert_eq!(two.into_bytes().unwrap(), one);
+    let built = Vocabulary::from_bytes(one).unwrap();
+    for (a, b) in built.features().zip(reference.features()) {
+        assert_eq!(a.stats(), b.stats());
+        assert_eq!(a.iter().collect::<Vec<_>>(), b.iter().collect::<Vec<_>>());
+    }
+    let tags = built.feature("t").unwrap();
+    assert!(tags.stats().null_count > 0 && tags.len() > 900);
+}
