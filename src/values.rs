@@ -87,6 +87,15 @@ pub(crate) fn dictionary_keys<R: DictionaryKeys>(
     }
 }
 
+/// Whether two dictionaries are the same array: the same buffers, as a
+/// Parquet reader hands out for every batch of one row group, even through
+/// a new `ArrayRef` (a list reader's). Whoever keeps a dictionary to
+/// compare with later keeps its buffers alive, so their addresses cannot
+/// have been reused by another array.
+pub(crate) fn same_dictionary(a: &arrow_array::ArrayRef, b: &arrow_array::ArrayRef) -> bool {
+    std::sync::Arc::ptr_eq(a, b) || a.to_data().ptr_eq(&b.to_data())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

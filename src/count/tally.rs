@@ -5,8 +5,6 @@
 //! row group ends, hashes and looks up a dictionary's keys once per row
 //! group instead of once per batch.
 
-use std::sync::Arc;
-
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, OffsetSizeTrait};
 use arrow_schema::DataType;
@@ -14,6 +12,7 @@ use arrow_schema::DataType;
 use super::FeatureCounts;
 use super::kernel::{count_scalar, for_each_valid_run, histogram_of_keys, key_type_of};
 use crate::keys::KeyType;
+use crate::values::same_dictionary;
 
 /// The keys of a dictionary column, or of a list column whose elements are
 /// a dictionary, summed per dictionary entry across the batches that share
@@ -76,11 +75,7 @@ impl DictionaryTally {
     /// Makes `values` the tally's dictionary when it is empty; whether it is.
     fn holds(&mut self, values: &ArrayRef) -> bool {
         match &self.dictionary {
-            // The same buffers: a list reader hands each batch a new
-            // `ArrayRef` over the row group's dictionary. The tally keeps
-            // its dictionary's buffers alive, so their addresses cannot be
-            // another array's.
-            Some(d) => Arc::ptr_eq(d, values) || d.to_data().ptr_eq(&values.to_data()),
+            Some(d) => same_dictionary(d, values),
             None => {
                 self.dictionary = Some(values.clone());
                 self.histogram.clear();
@@ -109,6 +104,8 @@ impl DictionaryTally {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use arrow_array::{DictionaryArray, Int32Array, StringArray};
 
     use super::super::kernel::count_array;

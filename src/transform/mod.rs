@@ -552,7 +552,7 @@ impl Context<'_> {
         }
         let slot = &mut slots[feature];
         let fresh = match slot.as_ref() {
-            Some((cached, _)) => !cached.to_data().ptr_eq(&values.to_data()),
+            Some((cached, _)) => !crate::values::same_dictionary(cached, values),
             None => true,
         };
         if fresh {
