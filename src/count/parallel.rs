@@ -6,15 +6,18 @@
 //! thread counts a batch's column into it when no other thread holds it,
 //! and goes on to the batch's other columns when one does. So the big
 //! tables are built once, with no key held twice and no merge of two big
-//! tables. Only when every table a batch still needs is taken does a thread
-//! count, a chunk of rows at a time, into a table of its own; those are
-//! merged at the end.
+//! tables. A batch with a column left is held (its arrays, not a copy) and
+//! the thread reads on; it counts the held columns as their tables come
+//! free. Only when it holds more than a few batches, or at the end, does
+//! it count what no free table takes, a chunk of rows at a time, into a
+//! table of its own; those are merged at the end.
 //!
 //! Dictionary columns (and lists of them) take no table while a row group
 //! is read: a thread sums their keys per dictionary entry in a
 //! [`DictionaryTally`] of its own, and counts the entries once, when the
 //! row group ends (or its dictionary changes).
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -92,9 +95,8 @@ pub(crate) fn count_files(
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         let partials: Vec<Result<Counts>> = rayon::broadcast(|context| {
-            let mut own = Counts::new(spec);
-            let mut tallies: Vec<DictionaryTally> =
-                spec.features().iter().map(|_| Default::default()).collect();
+            let mut worker = Worker::new(spec);
+            let mut take = |i: usize| try_take(&shared[i]);
             while !failed.load(Ordering::Relaxed) {
                 let Some(&(f, g)) = units.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     break;
@@ -103,28 +105,21 @@ pub(crate) fn count_files(
                 let source = input.name();
                 let read = input
                     .read_row_group(g, &roots[f], |batch| {
-                        count_batch(
-                            &mut own,
-                            &mut tallies,
-                            |i| try_take(&shared[i]),
-                            context.index(),
-                            batch,
-                            &source,
-                        )?;
+                        worker.count_batch(&mut take, context.index(), batch, &source)?;
                         progress.advance(batch.num_rows() as u64);
                         Ok(())
                     })
-                    .and_then(|()| {
-                        (0..tallies.len()).try_for_each(|i| {
-                            count_tally(&mut own, &mut tallies[i], i, try_take(&shared[i]), &source)
-                        })
-                    });
+                    .and_then(|()| worker.finish_row_group(&mut take, &source));
                 if let Err(e) = read {
                     failed.store(true, Ordering::Relaxed);
                     return Err(e);
                 }
             }
-            Ok(own)
+            let own = worker.finish(&mut take);
+            if own.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            own
         });
         base.features = shared
             .into_iter()
@@ -151,82 +146,167 @@ fn try_take(table: &Mutex<FeatureCounts>) -> Option<MutexGuard<'_, FeatureCounts
 /// one is taken, before it looks again.
 const OWN_CHUNK: usize = 16 * 1024;
 
-/// Counts what feature `i`'s tally holds into `table`, its shared table
-/// when this thread holds it, else into `own`.
-fn count_tally(
-    own: &mut Counts,
-    tally: &mut DictionaryTally,
-    i: usize,
-    table: Option<MutexGuard<'_, FeatureCounts>>,
-    source: &str,
-) -> Result<()> {
-    match table {
-        Some(mut table) => table.count_tally(&own.names[i], tally, source),
-        None => own.features[i].count_tally(&own.names[i], tally, source),
-    }
+/// Batches a thread holds, read but not yet counted whole because the
+/// tables they need were taken, before it counts into its own tables.
+const HELD_BATCHES: usize = 4;
+
+/// A batch read, its features still to count: (feature, rows counted so
+/// far), and the input it came from.
+struct Held {
+    batch: RecordBatch,
+    pending: Vec<(usize, usize)>,
+    source: String,
 }
 
-/// Counts every feature of `batch`: a dictionary column into its tally in
-/// `tallies`, any other into the feature's shared table when no other
-/// thread holds it, else a chunk at a time into `own`; records the batch's
-/// rows in `own`. `first` is the feature to try first (threads start at
-/// different ones, to meet less); `try_take(i)` is feature `i`'s shared
-/// table unless another thread holds it ([`try_take`]).
-fn count_batch<'t>(
-    own: &mut Counts,
-    tallies: &mut [DictionaryTally],
-    mut try_take: impl FnMut(usize) -> Option<MutexGuard<'t, FeatureCounts>>,
-    first: usize,
-    batch: &RecordBatch,
-    source: &str,
-) -> Result<()> {
-    let features = own.features.len();
-    // Every column is checked before any is counted.
-    let columns: Vec<Column> = (0..features)
-        .map(|i| own.column_of(i, batch, source))
-        .collect::<Result<_>>()?;
-    // (feature, rows counted so far), in the order to try them.
-    let mut pending: Vec<(usize, usize)> = Vec::with_capacity(features);
-    for i in (0..features).map(|k| (first + k) % features) {
-        match columns[i] {
-            Column::Keys(_, array) if DictionaryTally::takes(array.data_type()) => {
-                if !tallies[i].add(array) {
-                    // Another dictionary: count the last one's entries.
-                    count_tally(own, &mut tallies[i], i, try_take(i), source)?;
-                    let fresh = tallies[i].add(array);
-                    debug_assert!(fresh, "an empty tally takes any dictionary");
+/// One thread's share of a scan: its own counts (the rows it read, and
+/// what it counted when the shared tables were taken), its tallies of the
+/// current row group's dictionary columns, and the batches it holds.
+struct Worker {
+    own: Counts,
+    tallies: Vec<DictionaryTally>,
+    held: VecDeque<Held>,
+}
+
+/// Feature `i`'s shared table, unless another thread holds it ([`try_take`]).
+trait TakeTable<'t>: FnMut(usize) -> Option<MutexGuard<'t, FeatureCounts>> {}
+impl<'t, F: FnMut(usize) -> Option<MutexGuard<'t, FeatureCounts>>> TakeTable<'t> for F {}
+
+impl Worker {
+    fn new(spec: &Spec) -> Worker {
+        Worker {
+            own: Counts::new(spec),
+            tallies: spec.features().iter().map(|_| Default::default()).collect(),
+            held: VecDeque::new(),
+        }
+    }
+
+    /// Counts every feature of `batch`: a dictionary column into its
+    /// tally, any other into the feature's shared table when no other
+    /// thread holds it. A batch with a column left is held, and counted
+    /// when its tables are free; when more than [`HELD_BATCHES`] are held,
+    /// the oldest is counted a chunk at a time into this thread's own
+    /// tables. Records the batch's rows. `first` is the feature to try
+    /// first (threads start at different ones, to meet less).
+    fn count_batch<'t>(
+        &mut self,
+        take: &mut impl TakeTable<'t>,
+        first: usize,
+        batch: &RecordBatch,
+        source: &str,
+    ) -> Result<()> {
+        let features = self.own.features.len();
+        // Every column is checked before any is counted.
+        let columns: Vec<Column> = (0..features)
+            .map(|i| self.own.column_of(i, batch, source))
+            .collect::<Result<_>>()?;
+        let mut pending: Vec<(usize, usize)> = Vec::with_capacity(features);
+        for i in (0..features).map(|k| (first + k) % features) {
+            match columns[i] {
+                Column::Keys(_, array) if DictionaryTally::takes(array.data_type()) => {
+                    if !self.tallies[i].add(array) {
+                        // Another dictionary: count the last one's entries.
+                        self.count_tally(i, take(i), source)?;
+                        let fresh = self.tallies[i].add(array);
+                        debug_assert!(fresh, "an empty tally takes any dictionary");
+                    }
+                }
+                _ => pending.push((i, 0)),
+            }
+        }
+        self.own.rows += batch.num_rows() as u64;
+        if !pending.is_empty() {
+            self.held.push_back(Held {
+                batch: batch.clone(),
+                pending,
+                source: source.to_string(),
+            });
+        }
+        self.count_held(take, HELD_BATCHES)
+    }
+
+    /// Counts the tallies, at the end of a row group (the batches held
+    /// stay held: they do not depend on the row group).
+    fn finish_row_group<'t>(&mut self, take: &mut impl TakeTable<'t>, source: &str) -> Result<()> {
+        (0..self.tallies.len()).try_for_each(|i| self.count_tally(i, take(i), source))
+    }
+
+    /// Counts every batch still held, when the scan has nothing left to
+    /// read, and returns the thread's own counts.
+    fn finish<'t>(mut self, take: &mut impl TakeTable<'t>) -> Result<Counts> {
+        self.count_held(take, 0)?;
+        Ok(self.own)
+    }
+
+    /// Counts the held batches' columns whose tables are free, until at
+    /// most `keep` batches are held; when no table a held batch needs is
+    /// free, counts a chunk of the oldest into this thread's own table.
+    fn count_held<'t>(&mut self, take: &mut impl TakeTable<'t>, keep: usize) -> Result<()> {
+        let Worker { own, held, .. } = self;
+        loop {
+            let mut counted = false;
+            for Held {
+                batch,
+                pending,
+                source,
+            } in held.iter_mut()
+            {
+                let mut k = 0;
+                while k < pending.len() {
+                    let (i, done) = pending[k];
+                    if let Some(mut table) = take(i) {
+                        let column = own.column_of(i, batch, source)?;
+                        table.count_column(
+                            &own.names[i],
+                            column,
+                            done..batch.num_rows(),
+                            source,
+                        )?;
+                        pending.remove(k);
+                        counted = true;
+                    } else {
+                        k += 1;
+                    }
                 }
             }
-            _ => pending.push((i, 0)),
-        }
-    }
-    let rows = batch.num_rows();
-    while !pending.is_empty() {
-        let before = pending.len();
-        let mut k = 0;
-        while k < pending.len() {
-            let (i, done) = pending[k];
-            if let Some(mut table) = try_take(i) {
-                table.count_column(&own.names[i], columns[i], done..rows, source)?;
-                pending.remove(k);
-            } else {
-                k += 1;
+            held.retain(|h| !h.pending.is_empty());
+            if held.len() <= keep {
+                return Ok(());
             }
-        }
-        if pending.len() == before {
-            // Every table this batch still needs is taken: count a chunk
-            // of the first into this thread's own table, then look again.
-            let (i, done) = &mut pending[0];
-            let end = rows.min(*done + OWN_CHUNK);
-            own.features[*i].count_column(&own.names[*i], columns[*i], *done..end, source)?;
-            *done = end;
-            if end == rows {
-                pending.remove(0);
+            if !counted {
+                // Every table the held batches need is taken: count a
+                // chunk of the oldest into this thread's own table.
+                let Held {
+                    batch,
+                    pending,
+                    source,
+                } = &mut held[0];
+                let (i, done) = &mut pending[0];
+                let end = batch.num_rows().min(*done + OWN_CHUNK);
+                let column = own.column_of(*i, batch, source)?;
+                own.features[*i].count_column(&own.names[*i], column, *done..end, source)?;
+                *done = end;
+                if end == batch.num_rows() {
+                    pending.remove(0);
+                }
+                held.retain(|h| !h.pending.is_empty());
             }
         }
     }
-    own.rows += rows as u64;
-    Ok(())
+
+    /// Counts what feature `i`'s tally holds into `table`, its shared
+    /// table when this thread holds it, else into its own.
+    fn count_tally(
+        &mut self,
+        i: usize,
+        table: Option<MutexGuard<'_, FeatureCounts>>,
+        source: &str,
+    ) -> Result<()> {
+        let (own, tally) = (&mut self.own, &mut self.tallies[i]);
+        match table {
+            Some(mut table) => table.count_tally(&own.names[i], tally, source),
+            None => own.features[i].count_tally(&own.names[i], tally, source),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -262,30 +342,6 @@ mod tests {
             .collect()
     }
 
-    fn no_tallies(spec: &Spec) -> Vec<DictionaryTally> {
-        spec.features().iter().map(|_| Default::default()).collect()
-    }
-
-    /// `count_batch` with the shared tables as they are.
-    fn count_with_shared(
-        own: &mut Counts,
-        shared: &[Mutex<FeatureCounts>],
-        first: usize,
-        batch: &RecordBatch,
-    ) {
-        let mut tallies: Vec<DictionaryTally> =
-            (0..shared.len()).map(|_| Default::default()).collect();
-        count_batch(
-            own,
-            &mut tallies,
-            |i| try_take(&shared[i]),
-            first,
-            batch,
-            "test",
-        )
-        .unwrap();
-    }
-
     #[test]
     fn a_taken_table_is_counted_in_chunks_into_the_threads_own() {
         // Not a multiple of the chunk, so the last chunk is a short one:
@@ -293,12 +349,18 @@ mod tests {
         let rows = 2 * OWN_CHUNK + 123;
         let (spec, batch) = spec_and_batch(rows);
         let shared = shared_tables(&spec);
-        let mut own = Counts::new(&spec);
-        {
-            // This thread holds the strings' table: `try_lock` fails.
+        let mut take = |i: usize| try_take(&shared[i]);
+        let mut worker = Worker::new(&spec);
+        let own = {
+            // This thread holds the strings' table: `try_lock` fails. The
+            // batch is held (a row group's end does not change that), then
+            // counted into the thread's own table when the scan ends.
             let _taken = shared[0].lock().unwrap();
-            count_with_shared(&mut own, &shared, 0, &batch);
-        }
+            worker.count_batch(&mut take, 0, &batch, "test").unwrap();
+            worker.finish_row_group(&mut take, "test").unwrap();
+            assert_eq!(worker.held.len(), 1);
+            worker.finish(&mut take).unwrap()
+        };
         let own_s = &own.features[0];
         assert_eq!(own_s.total_count(), rows as u64);
         assert_eq!(own_s.distinct_count(), 1000);
@@ -324,29 +386,24 @@ mod tests {
         let rows = 3 * OWN_CHUNK + 5;
         let (spec, batch) = spec_and_batch(rows);
         let shared = shared_tables(&spec);
-        let mut own = Counts::new(&spec);
+        let mut worker = Worker::new(&spec);
         // The strings' table is taken at its first three looks: at the
-        // first, the free tables take their columns; at the next two, a
-        // chunk goes to the thread's own table each; at the fourth it is
-        // free and takes the rest.
+        // first, the free tables take their columns and the batch is held;
+        // when the scan ends, a chunk goes to the thread's own table at
+        // each of the next two; at the fourth it is free and takes the
+        // rest.
         let mut looks = 0;
-        count_batch(
-            &mut own,
-            &mut no_tallies(&spec),
-            |i| {
-                if i == 0 {
-                    looks += 1;
-                    if looks <= 3 {
-                        return None;
-                    }
+        let mut take = |i: usize| {
+            if i == 0 {
+                looks += 1;
+                if looks <= 3 {
+                    return None;
                 }
-                try_take(&shared[i])
-            },
-            0,
-            &batch,
-            "test",
-        )
-        .unwrap();
+            }
+            try_take(&shared[i])
+        };
+        worker.count_batch(&mut take, 0, &batch, "test").unwrap();
+        let own = worker.finish(&mut take).unwrap();
         assert_eq!(own.features[0].total_count(), 2 * OWN_CHUNK as u64);
         let s = shared[0].lock().unwrap();
         assert_eq!(s.total_count(), (OWN_CHUNK + 5) as u64);
@@ -360,8 +417,10 @@ mod tests {
         let rows = OWN_CHUNK + 1;
         let (spec, batch) = spec_and_batch(rows);
         let shared = shared_tables(&spec);
-        let mut own = Counts::new(&spec);
-        count_with_shared(&mut own, &shared, 2, &batch);
+        let mut worker = Worker::new(&spec);
+        let mut take = |i: usize| try_take(&shared[i]);
+        worker.count_batch(&mut take, 2, &batch, "test").unwrap();
+        assert!(worker.held.is_empty());
         for (i, table) in shared.iter().enumerate() {
             let table = table.lock().unwrap();
             assert_eq!(
@@ -369,10 +428,47 @@ mod tests {
                 rows as u64,
                 "feature {i}"
             );
-            let mine = &own.features[i];
+            let mine = &worker.own.features[i];
             assert_eq!(mine.total_count() + mine.null_count(), 0, "feature {i}");
         }
-        assert_eq!(own.rows(), rows as u64);
+        assert_eq!(worker.own.rows(), rows as u64);
+    }
+
+    #[test]
+    fn batches_are_held_while_their_table_is_taken_and_the_oldest_counted_alone_past_the_limit() {
+        let rows = 1000;
+        let (spec, batch) = spec_and_batch(rows);
+        let shared = shared_tables(&spec);
+        let mut worker = Worker::new(&spec);
+        // The strings' table is taken.
+        let mut take = |i: usize| if i == 0 { None } else { try_take(&shared[i]) };
+        for _ in 0..HELD_BATCHES {
+            worker.count_batch(&mut take, 0, &batch, "test").unwrap();
+        }
+        // All held, none counted into the thread's own table.
+        assert_eq!(worker.held.len(), HELD_BATCHES);
+        assert_eq!(worker.own.features[0].total_count(), 0);
+        // One more: the oldest goes to the thread's own table.
+        worker.count_batch(&mut take, 0, &batch, "test").unwrap();
+        assert_eq!(worker.held.len(), HELD_BATCHES);
+        assert_eq!(worker.own.features[0].total_count(), rows as u64);
+        assert_eq!(shared[0].lock().unwrap().total_count(), 0);
+        // The table is free again: the next batch counts every held one
+        // into it.
+        let mut take = |i: usize| try_take(&shared[i]);
+        worker.count_batch(&mut take, 0, &batch, "test").unwrap();
+        assert!(worker.held.is_empty());
+        assert_eq!(
+            shared[0].lock().unwrap().total_count(),
+            (HELD_BATCHES + 1) as u64 * rows as u64
+        );
+        assert_eq!(worker.own.features[0].total_count(), rows as u64);
+        assert_eq!(worker.own.rows(), (HELD_BATCHES + 2) as u64 * rows as u64);
+        // The ints' table was free all along.
+        assert_eq!(
+            shared[1].lock().unwrap().total_count(),
+            (HELD_BATCHES + 2) as u64 * rows as u64
+        );
     }
 
     #[test]
@@ -391,29 +487,34 @@ mod tests {
         };
         let first = dictionary(vec!["a", "b"]);
         let shared = shared_tables(&spec);
-        let mut own = Counts::new(&spec);
-        let mut tallies = no_tallies(&spec);
-        let mut count = |batch: &RecordBatch| {
-            count_batch(
-                &mut own,
-                &mut tallies,
-                |i| try_take(&shared[i]),
-                0,
-                batch,
-                "test",
-            )
-            .unwrap()
-        };
-        // Two batches over one dictionary: tallied, no table touched.
-        count(&first);
-        count(&first.slice(1, 3));
+        let mut worker = Worker::new(&spec);
+        let mut take = |i: usize| try_take(&shared[i]);
+        // Two batches over one dictionary: tallied, no table touched, and
+        // nothing held.
+        worker.count_batch(&mut take, 0, &first, "test").unwrap();
+        worker
+            .count_batch(&mut take, 0, &first.slice(1, 3), "test")
+            .unwrap();
+        assert!(worker.held.is_empty());
         assert_eq!(shared[0].lock().unwrap().total_count(), 0);
         // Another dictionary: the first one's entries are counted.
-        count(&dictionary(vec!["b", "c"]));
+        worker
+            .count_batch(&mut take, 0, &dictionary(vec!["b", "c"]), "test")
+            .unwrap();
+        {
+            let table = shared[0].lock().unwrap();
+            assert_eq!((table.count("a"), table.count("b")), (2 + 1, 3 + 2));
+            assert_eq!((table.count("c"), table.total_count()), (0, 8));
+        }
+        assert_eq!(
+            worker.tallies[0].key_type(),
+            Some(crate::keys::KeyType::Bytes)
+        );
+        // The end of the row group counts the second.
+        worker.finish_row_group(&mut take, "test").unwrap();
         let table = shared[0].lock().unwrap();
-        assert_eq!((table.count("a"), table.count("b")), (2 + 1, 3 + 2));
-        assert_eq!((table.count("c"), table.total_count()), (0, 8));
-        assert_eq!(tallies[0].key_type(), Some(crate::keys::KeyType::Bytes));
-        assert_eq!(own.rows(), 13);
+        assert_eq!((table.count("c"), table.total_count()), (3, 13));
+        assert_eq!(worker.tallies[0].key_type(), None);
+        assert_eq!(worker.own.rows(), 13);
     }
 }
