@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::partitioned::{Partition, Partitioned, grown_capacity, part_of};
+use super::slots::{Slots, Zeroable};
 use crate::prefetch::prefetch;
 
 /// Keys counted per group.
@@ -36,6 +37,11 @@ struct Slot {
     key: [u8; INLINE],
 }
 
+// SAFETY: integers and bytes, 32 bytes with no padding; zero is the
+// default (an empty slot).
+#[allow(unsafe_code)]
+unsafe impl Zeroable for Slot {}
+
 /// Exact counts of byte-string keys.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BytesCounts(Partitioned<Part>);
@@ -43,7 +49,7 @@ pub(crate) struct BytesCounts(Partitioned<Part>);
 /// One partition: the keys whose hash has the partition's top bits.
 #[derive(Debug, Clone, Default)]
 struct Part {
-    slots: Vec<Slot>,
+    slots: Slots<Slot>,
     /// Keys longer than [`INLINE`] bytes, one after the other.
     arena: Vec<u8>,
     len: usize,
@@ -270,14 +276,8 @@ impl Part {
         true
     }
 
-    // Deliberately not `vec![Slot::default(); n]` (see the comment inside).
-    #[allow(clippy::slow_vector_initialization)]
     fn rebuild(&mut self, capacity: usize) {
-        // Written zeros, not `vec![..; n]`: calloc's lazily zeroed pages are
-        // first mapped to the shared zero page on a read and copied on the
-        // first write, and each copy flushes the TLB of every thread.
-        let mut slots = Vec::with_capacity(capacity);
-        slots.resize(capacity, Slot::default());
+        let mut slots: Slots<Slot> = Slots::zeroed(capacity);
         let mask = capacity - 1;
         for s in self.slots.iter().filter(|s| s.count != 0) {
             let mut at = xxh3_64(self.key(s)) as usize & mask;
@@ -456,6 +456,31 @@ mod tests {
         assert_eq!(single.len(), grouped.len());
         for (k, n) in single.iter() {
             assert_eq!(grouped.get(k), n);
+        }
+    }
+
+    #[test]
+    fn a_partition_grown_past_a_huge_page_keeps_every_key() {
+        // 50,000 keys need 131,072 slots (4 MiB): mapped, not on the heap.
+        let keys: Vec<String> = (0..50_000)
+            .map(|i| format!("key-{i}{}", "-long".repeat(i % 4)))
+            .collect();
+        let mut part = Part::default();
+        for (i, k) in keys.iter().enumerate() {
+            part.add(
+                Probe::new(xxh3_64(k.as_bytes()), k.as_bytes()),
+                i as u64 + 1,
+            );
+        }
+        assert_eq!(format!("{:?}", part.slots), "Slots(131072 mapped)");
+        let copy = part.clone();
+        drop(part);
+        assert_eq!(copy.len, keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(
+                copy.get(Probe::new(xxh3_64(k.as_bytes()), k.as_bytes())),
+                i as u64 + 1
+            );
         }
     }
 }

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::bytes::GROUP;
 use super::partitioned::{Partition, Partitioned, grown_capacity, part_of};
+use super::slots::Slots;
 use crate::prefetch::prefetch;
 
 /// Exact counts of 64-bit keys.
@@ -18,7 +19,7 @@ pub(crate) struct IntCounts(Partitioned<Part>);
 /// One partition: the keys whose hash has the partition's top bits.
 #[derive(Debug, Clone, Default)]
 struct Part {
-    slots: Vec<(u64, u64)>,
+    slots: Slots<(u64, u64)>,
     len: usize,
 }
 
@@ -163,12 +164,8 @@ impl Part {
         }
     }
 
-    // Deliberately not `vec![0; n]` (see the comment inside).
-    #[allow(clippy::slow_vector_initialization)]
     fn rebuild(&mut self, capacity: usize) {
-        // Written zeros: see `BytesCounts::rebuild`.
-        let mut slots = Vec::with_capacity(capacity);
-        slots.resize(capacity, (0u64, 0u64));
+        let mut slots: Slots<(u64, u64)> = Slots::zeroed(capacity);
         let mask = capacity - 1;
         for (k, c) in self.iter() {
             let mut at = mix(k) as usize & mask;
@@ -246,5 +243,20 @@ mod tests {
         assert_eq!(a.get(0), 2 * b.get(0));
         assert_eq!(a.get(u64::MAX), 2);
         assert_eq!(a.get(123_456_789), 0);
+    }
+
+    #[test]
+    fn a_partition_grown_past_a_huge_page_keeps_every_key() {
+        // 90,000 keys need 262,144 slots (4 MiB): mapped, not on the heap.
+        let mut part = Part::default();
+        for k in 0..90_000u64 {
+            part.add_hashed(mix(k), k, k + 1);
+        }
+        assert_eq!(format!("{:?}", part.slots), "Slots(262144 mapped)");
+        let copy = part.clone();
+        drop(part);
+        assert_eq!(copy.len, 90_000);
+        assert!((0..90_000u64).all(|k| copy.get(mix(k), k) == k + 1));
+        assert_eq!(copy.get(mix(90_000), 90_000), 0);
     }
 }

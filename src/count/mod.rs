@@ -11,6 +11,7 @@ mod kernel;
 #[cfg(feature = "parquet")]
 pub(crate) mod parallel;
 mod partitioned;
+mod slots;
 #[cfg(feature = "parquet")]
 mod tally;
 
