@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 
 /// Partitions per table (a power of two), chosen by the top bits of a hash.
-pub(crate) const PARTS: usize = 64;
+pub(crate) const PARTS: usize = 32;
 
 /// The partition of a hash.
 #[inline]
