@@ -178,7 +178,8 @@ impl BytesCounts {
     /// work on partitions in parallel).
     pub(crate) fn parts(
         &self,
-    ) -> impl IndexedParallelIterator<Item = impl Iterator<Item = (&[u8], u64)>> {
+    ) -> impl IndexedParallelIterator<Item = impl Iterator<Item = (&[u8], u64)> + Clone + Sync>
+    {
         self.0.parts().par_iter().map(Part::iter)
     }
 }
@@ -307,7 +308,7 @@ impl Part {
         }
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> {
+    fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> + Clone + Sync {
         self.slots
             .iter()
             .filter(|s| s.count != 0)

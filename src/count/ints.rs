@@ -89,7 +89,8 @@ impl IntCounts {
     /// work on partitions in parallel).
     pub(crate) fn parts(
         &self,
-    ) -> impl IndexedParallelIterator<Item = impl Iterator<Item = (u64, u64)> + '_> {
+    ) -> impl IndexedParallelIterator<Item = impl Iterator<Item = (u64, u64)> + Clone + Sync + '_>
+    {
         self.0.parts().par_iter().map(Part::iter)
     }
 }
@@ -213,7 +214,7 @@ impl Partition for Part {
 }
 
 impl Part {
-    fn iter(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+    fn iter(&self) -> impl Iterator<Item = (u64, u64)> + Clone + Sync + '_ {
         self.slots.iter().copied().filter(|s| s.1 != 0)
     }
 }

@@ -146,18 +146,16 @@ fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature
         // Nothing was ever counted: a bytes feature with no keys.
         KeyCounts::Empty => (SelectedKeys::Bytes(ByteKeys::from_keys(&[])), Vec::new()),
         KeyCounts::Bytes(m) => {
-            let (k, c) = select_byte_entries(m.parts().flat_map_iter(|p| p), fs);
+            let (k, c) = select_byte_entries(&m.parts().collect::<Vec<_>>(), fs);
             (SelectedKeys::Bytes(ByteKeys::from_keys(&k)), c)
         }
         KeyCounts::Int(m) => {
-            let (k, c) = select_entries(
-                m.parts().flat_map_iter(|p| p.map(|(k, n)| (k as i64, n))),
-                fs,
-            );
+            let parts: Vec<_> = m.parts().map(|p| p.map(|(k, n)| (k as i64, n))).collect();
+            let (k, c) = select_entries(&parts, fs);
             (SelectedKeys::Int(k), c)
         }
         KeyCounts::Uint(m) => {
-            let (k, c) = select_entries(m.parts().flat_map_iter(|p| p), fs);
+            let (k, c) = select_entries(&m.parts().collect::<Vec<_>>(), fs);
             (SelectedKeys::Uint(k), c)
         }
     };
@@ -278,16 +276,56 @@ fn sort_by_count_first<T: Copy + Send>(
         .for_each(|class| class.par_sort_unstable_by(&order));
 }
 
-/// The keys of `entries` that `spec` keeps, in vocabulary order, with their
-/// counts; filtered and sorted in parallel.
-fn select_entries<K: Ord + Copy + Send>(
-    entries: impl IntoParallelIterator<Item = (K, u64)>,
-    spec: &FeatureSpec,
-) -> (Vec<K>, Vec<u64>) {
-    let entries: Vec<(K, u64)> = entries
-        .into_par_iter()
-        .filter(|(_, n)| *n >= spec.min_count)
+/// The entries of every part that `keep` keeps, `map`ped, in part order.
+///
+/// Collected in two passes (count, then fill) into one vector of the exact
+/// size: rayon's `filter` + `collect` would grow a vector per split, then
+/// copy them all into one more, and each fresh page costs a fault.
+fn collect_kept<I, E, T>(
+    parts: &[I],
+    keep: impl Fn(&E) -> bool + Sync,
+    map: impl Fn(E) -> T + Sync,
+) -> Vec<T>
+where
+    I: Iterator<Item = E> + Clone + Sync,
+    T: Default + Send,
+{
+    let mut ends: Vec<usize> = parts
+        .par_iter()
+        .map(|p| p.clone().filter(&keep).count())
         .collect();
+    let mut total = 0;
+    for end in &mut ends {
+        total += *end;
+        *end = total;
+    }
+    let mut kept = Vec::new();
+    (0..total)
+        .into_par_iter()
+        .map(|_| T::default())
+        .collect_into_vec(&mut kept);
+    crate::parts::split_parts(&mut kept, crate::parts::consecutive(&ends))
+        .into_par_iter()
+        .zip(parts)
+        .for_each(|(out, part)| {
+            let mut filled = 0;
+            for (slot, e) in out.iter_mut().zip(part.clone().filter(&keep)) {
+                *slot = map(e);
+                filled += 1;
+            }
+            assert_eq!(filled, out.len(), "a part changed between two passes");
+        });
+    kept
+}
+
+/// The keys of the `parts` that `spec` keeps, in vocabulary order, with
+/// their counts; filtered and sorted in parallel.
+fn select_entries<I, K>(parts: &[I], spec: &FeatureSpec) -> (Vec<K>, Vec<u64>)
+where
+    I: Iterator<Item = (K, u64)> + Clone + Sync,
+    K: Ord + Copy + Send + Default,
+{
+    let entries = collect_kept(parts, |(_, n)| *n >= spec.min_count, |e| e);
     keep_sorted(entries, spec, |e| e.1, vocab_order)
         .into_par_iter()
         .unzip()
@@ -296,15 +334,15 @@ fn select_entries<K: Ord + Copy + Send>(
 /// [`select_entries`] for byte keys, which sorts on each key's
 /// [`sort_prefix`] and reads a key only on a tie: millions of keys share
 /// small counts, and comparing them would chase a pointer each time.
-fn select_byte_entries<'a>(
-    entries: impl IntoParallelIterator<Item = (&'a [u8], u64)>,
-    spec: &FeatureSpec,
-) -> (Vec<&'a [u8]>, Vec<u64>) {
-    let entries: Vec<(&[u8], u64, u128)> = entries
-        .into_par_iter()
-        .filter(|(_, n)| *n >= spec.min_count)
-        .map(|(k, n)| (k, n, sort_prefix(k)))
-        .collect();
+fn select_byte_entries<'a, I>(parts: &[I], spec: &FeatureSpec) -> (Vec<&'a [u8]>, Vec<u64>)
+where
+    I: Iterator<Item = (&'a [u8], u64)> + Clone + Sync,
+{
+    let entries = collect_kept(
+        parts,
+        |(_, n)| *n >= spec.min_count,
+        |(k, n)| (k, n, sort_prefix(k)),
+    );
     let order = |a: &(&[u8], u64, u128), b: &(&[u8], u64, u128)| {
         b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then_with(|| a.0.cmp(b.0))
     };
@@ -319,8 +357,11 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn counts_of<'a>(pairs: &[(&'a str, u64)]) -> Vec<(&'a [u8], u64)> {
-        pairs.iter().map(|(k, n)| (k.as_bytes(), *n)).collect()
+    /// `pairs` as the parts of a table: the first two entries, then the rest.
+    fn counts_of<'a>(pairs: &[(&'a str, u64)]) -> Vec<std::vec::IntoIter<(&'a [u8], u64)>> {
+        let mut rest: Vec<(&[u8], u64)> = pairs.iter().map(|(k, n)| (k.as_bytes(), *n)).collect();
+        let first: Vec<_> = rest.drain(..rest.len().min(2)).collect();
+        vec![first.into_iter(), rest.into_iter()]
     }
 
     #[test]
@@ -328,14 +369,15 @@ mod tests {
         let mut spec = FeatureSpec::new("f");
         spec.min_count = 2;
         let (keys, counts) = select_entries(
-            counts_of(&[("b", 3), ("a", 3), ("c", 5), ("d", 1), ("e", 2)]),
+            &counts_of(&[("b", 3), ("a", 3), ("c", 5), ("d", 1), ("e", 2)]),
             &spec,
         );
         let keys: Vec<&[u8]> = keys.iter().map(|k| &**k).collect();
         assert_eq!(keys, [&b"c"[..], b"a", b"b", b"e"]);
         assert_eq!(counts, [5, 3, 3, 2]);
         spec.max_size = 2;
-        let (keys, _) = select_entries(counts_of(&[("b", 3), ("a", 3), ("c", 5), ("e", 2)]), &spec);
+        let (keys, _) =
+            select_entries(&counts_of(&[("b", 3), ("a", 3), ("c", 5), ("e", 2)]), &spec);
         assert_eq!(keys, [&b"c"[..], b"a"]);
     }
 
@@ -354,8 +396,17 @@ mod tests {
             spec.min_count = 2;
             spec.max_size = max_size;
             let entries: Vec<(&[u8], u64)> = pairs.iter().map(|(k, n)| (&k[..], *n)).collect();
-            let plain = select_entries(entries.clone(), &spec);
-            proptest::prop_assert_eq!(select_byte_entries(entries, &spec), plain);
+            // Parts of every size from 0 up, as a table's partitions are.
+            let parts: Vec<_> = (0..)
+                .scan(0, |start, len| {
+                    let part = entries.get(*start..(*start + len).min(entries.len()))?;
+                    *start += len;
+                    Some(part.iter().copied())
+                })
+                .collect();
+            let plain = select_entries(&[entries.iter().copied()], &spec);
+            proptest::prop_assert_eq!(&select_entries(&parts, &spec), &plain);
+            proptest::prop_assert_eq!(select_byte_entries(&parts, &spec), plain);
         }
     }
 
@@ -386,6 +437,7 @@ mod tests {
     fn integer_keys_sort_numerically() {
         let spec = FeatureSpec::new("f");
         let map: HashMap<i64, u64> = [(10, 1), (-5, 1), (2, 1)].into_iter().collect();
-        assert_eq!(select_entries(map, &spec).0, [-5, 2, 10]);
+        let parts = [map.iter().map(|(k, n)| (*k, *n))];
+        assert_eq!(select_entries(&parts, &spec).0, [-5, 2, 10]);
     }
 }
