@@ -81,6 +81,7 @@ mod spec;
 mod transform;
 mod values;
 mod vocab;
+mod zeroed;
 
 #[cfg(feature = "parquet")]
 pub use apply::{apply_files, coverage_files};

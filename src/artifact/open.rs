@@ -24,6 +24,7 @@ const GROUP: usize = 16;
 enum Data {
     Mapped(Mmap),
     Owned(Vec<u8>),
+    Zeroed(crate::zeroed::Zeroed<u8>),
 }
 
 impl std::ops::Deref for Data {
@@ -32,6 +33,7 @@ impl std::ops::Deref for Data {
         match self {
             Data::Mapped(m) => m,
             Data::Owned(v) => v,
+            Data::Zeroed(b) => b,
         }
     }
 }
@@ -122,6 +124,11 @@ impl Vocabulary {
     /// As [`Vocabulary::open`], naming the path `<memory>`.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Vocabulary> {
         Vocabulary::parse(PathBuf::from("<memory>"), Data::Owned(bytes))
+    }
+
+    /// Opens an artifact serialized into a [`Zeroed`](crate::zeroed::Zeroed) buffer.
+    pub(crate) fn from_buffer(bytes: crate::zeroed::Zeroed<u8>) -> Result<Vocabulary> {
+        Vocabulary::parse(PathBuf::from("<memory>"), Data::Zeroed(bytes))
     }
 
     fn parse(path: PathBuf, data: Data) -> Result<Vocabulary> {

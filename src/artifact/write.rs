@@ -5,7 +5,7 @@
 //! place, in one buffer.
 
 use std::io::Write;
-use std::ops::Range;
+use std::ops::{DerefMut, Range};
 use std::path::Path;
 
 use super::format::*;
@@ -72,13 +72,17 @@ fn plan(selection: &Selection) -> Result<Planned> {
     })
 }
 
-/// Serializes a selection into artifact bytes.
-pub(crate) fn to_bytes(selection: &Selection) -> Result<Vec<u8>> {
+/// Serializes a selection into a buffer of zeroes of the length asked,
+/// which `zeroed` makes.
+pub(crate) fn serialize<B: DerefMut<Target = [u8]>>(
+    selection: &Selection,
+    zeroed: impl FnOnce(usize) -> B,
+) -> Result<B> {
     let planned = plan(selection)?;
-    let mut out = start_frame(&planned.json, planned.data_len);
-    let data_start = out.len();
-    out.resize(data_start + planned.data_len, 0);
-    fill(selection, &planned.manifest, &mut out[data_start..]);
+    let frame = start_frame(&planned.json, 0);
+    let mut out = zeroed(frame.len() + planned.data_len);
+    out[..frame.len()].copy_from_slice(&frame);
+    fill(selection, &planned.manifest, &mut out[frame.len()..]);
     finish_frame(&VOCABULARY_FILE, &mut out);
     Ok(out)
 }

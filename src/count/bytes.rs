@@ -15,8 +15,8 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::partitioned::{Partition, Partitioned, grown_capacity, part_of};
-use super::slots::{Slots, Zeroable};
 use crate::prefetch::prefetch;
+use crate::zeroed::{Zeroable, Zeroed};
 
 /// Keys counted per group.
 pub(crate) const GROUP: usize = 16;
@@ -49,7 +49,7 @@ pub(crate) struct BytesCounts(Partitioned<Part>);
 /// One partition: the keys whose hash has the partition's top bits.
 #[derive(Debug, Clone, Default)]
 struct Part {
-    slots: Slots<Slot>,
+    slots: Zeroed<Slot>,
     /// Keys longer than [`INLINE`] bytes, one after the other.
     arena: Vec<u8>,
     len: usize,
@@ -278,7 +278,7 @@ impl Part {
     }
 
     fn rebuild(&mut self, capacity: usize) {
-        let mut slots: Slots<Slot> = Slots::zeroed(capacity);
+        let mut slots: Zeroed<Slot> = Zeroed::new(capacity);
         let mask = capacity - 1;
         for s in self.slots.iter().filter(|s| s.count != 0) {
             let mut at = xxh3_64(self.key(s)) as usize & mask;
@@ -473,7 +473,7 @@ mod tests {
                 i as u64 + 1,
             );
         }
-        assert_eq!(format!("{:?}", part.slots), "Slots(131072 mapped)");
+        assert_eq!(format!("{:?}", part.slots), "Zeroed(131072 mapped)");
         let copy = part.clone();
         drop(part);
         assert_eq!(copy.len, keys.len());

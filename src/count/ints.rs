@@ -9,8 +9,8 @@ use rayon::prelude::*;
 
 use super::bytes::GROUP;
 use super::partitioned::{Partition, Partitioned, grown_capacity, part_of};
-use super::slots::Slots;
 use crate::prefetch::prefetch;
+use crate::zeroed::Zeroed;
 
 /// Exact counts of 64-bit keys.
 #[derive(Debug, Clone, Default)]
@@ -19,7 +19,7 @@ pub(crate) struct IntCounts(Partitioned<Part>);
 /// One partition: the keys whose hash has the partition's top bits.
 #[derive(Debug, Clone, Default)]
 struct Part {
-    slots: Slots<(u64, u64)>,
+    slots: Zeroed<(u64, u64)>,
     len: usize,
 }
 
@@ -166,7 +166,7 @@ impl Part {
     }
 
     fn rebuild(&mut self, capacity: usize) {
-        let mut slots: Slots<(u64, u64)> = Slots::zeroed(capacity);
+        let mut slots: Zeroed<(u64, u64)> = Zeroed::new(capacity);
         let mask = capacity - 1;
         for (k, c) in self.iter() {
             let mut at = mix(k) as usize & mask;
@@ -253,7 +253,7 @@ mod tests {
         for k in 0..90_000u64 {
             part.add_hashed(mix(k), k, k + 1);
         }
-        assert_eq!(format!("{:?}", part.slots), "Slots(262144 mapped)");
+        assert_eq!(format!("{:?}", part.slots), "Zeroed(262144 mapped)");
         let copy = part.clone();
         drop(part);
         assert_eq!(copy.len, 90_000);

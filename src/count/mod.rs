@@ -11,7 +11,6 @@ mod kernel;
 #[cfg(feature = "parquet")]
 pub(crate) mod parallel;
 mod partitioned;
-mod slots;
 #[cfg(feature = "parquet")]
 mod tally;
 

@@ -1,14 +1,14 @@
-//! The slot array of one count-table partition: zeroed memory, backed by
-//! 2 MiB pages when it is large enough.
+//! Zeroed arrays, backed by 2 MiB pages when they are large enough: the
+//! slots of a count-table partition (zeroed each time it grows, then
+//! written in random order) and the buffer an artifact is serialized into.
 //!
-//! A partition's slots are zeroed each time it grows, then written in
-//! random order. In 4 KiB pages every page costs a page fault, which is
-//! expensive in a VM (~2.6 µs; 169 ms for 256 MiB written on the project's
-//! VM). An array of at least 2 MiB is instead mapped anonymously and
-//! advised to use transparent huge pages (`MADV_HUGEPAGE`), then touched
-//! once per 4 KiB page: with huge pages that is one fault per 2 MiB (22 ms
-//! for 256 MiB), and without them no worse than writing the zeros. Where
-//! the advice is refused (no THP), the array keeps 4 KiB pages.
+//! In 4 KiB pages every page costs a page fault, which is expensive in a
+//! VM (~2.6 µs; 169 ms for 256 MiB written on the project's VM). An array
+//! of at least 2 MiB is instead mapped anonymously and advised to use
+//! transparent huge pages (`MADV_HUGEPAGE`), then touched once per 4 KiB
+//! page: with huge pages that is one fault per 2 MiB (22 ms for 256 MiB),
+//! and without them no worse than writing the zeros. Where the advice is
+//! refused (no THP), the array keeps 4 KiB pages.
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -27,6 +27,10 @@ pub(crate) unsafe trait Zeroable: Copy + Default {}
 #[allow(unsafe_code)]
 unsafe impl Zeroable for (u64, u64) {}
 
+// SAFETY: an integer; zero is its default.
+#[allow(unsafe_code)]
+unsafe impl Zeroable for u8 {}
+
 /// The size from which an array is mapped: one huge page.
 const HUGE_PAGE: usize = 2 << 20;
 
@@ -34,7 +38,7 @@ const HUGE_PAGE: usize = 2 << 20;
 const PAGE: usize = 4096;
 
 /// `len` zeroed values of `T`, dereferencing to a slice.
-pub(crate) struct Slots<T> {
+pub(crate) struct Zeroed<T> {
     storage: Storage<T>,
 }
 
@@ -47,9 +51,9 @@ enum Storage<T> {
     },
 }
 
-impl<T: Zeroable> Slots<T> {
+impl<T: Zeroable> Zeroed<T> {
     /// `len` zeroed values: mapped in huge pages from 2 MiB, else on the heap.
-    pub(crate) fn zeroed(len: usize) -> Slots<T> {
+    pub(crate) fn new(len: usize) -> Zeroed<T> {
         let bytes = len * size_of::<T>();
         if bytes >= HUGE_PAGE {
             if let Ok(mut map) = MmapOptions::new().len(bytes).map_anon() {
@@ -60,7 +64,7 @@ impl<T: Zeroable> Slots<T> {
                 for at in (0..bytes).step_by(PAGE) {
                     map[at] = 0;
                 }
-                return Slots {
+                return Zeroed {
                     storage: Storage::Mapped { map, len },
                 };
             }
@@ -68,29 +72,29 @@ impl<T: Zeroable> Slots<T> {
         // Written zeros, not `vec![..; n]`: calloc's lazily zeroed pages are
         // first mapped to the shared zero page on a read and copied on the
         // first write, and each copy flushes the TLB of every thread.
-        let mut slots = Vec::with_capacity(len);
-        slots.resize(len, T::default());
-        Slots {
-            storage: Storage::Heap(slots),
+        let mut values = Vec::with_capacity(len);
+        values.resize(len, T::default());
+        Zeroed {
+            storage: Storage::Heap(values),
         }
     }
 }
 
-impl<T> Default for Slots<T> {
+impl<T> Default for Zeroed<T> {
     fn default() -> Self {
-        Slots {
+        Zeroed {
             storage: Storage::Heap(Vec::new()),
         }
     }
 }
 
 #[allow(unsafe_code)]
-impl<T> Deref for Slots<T> {
+impl<T> Deref for Zeroed<T> {
     type Target = [T];
     fn deref(&self) -> &[T] {
         match &self.storage {
             Storage::Heap(v) => v,
-            // SAFETY: the mapping holds `len` values of `T` (`zeroed` sized
+            // SAFETY: the mapping holds `len` values of `T` (`new` sized
             // it so), starts page-aligned (at least `T`'s alignment, by
             // `Zeroable`), and its zero bytes are valid `T`s (`Zeroable`);
             // it lives as long as `self`.
@@ -102,7 +106,7 @@ impl<T> Deref for Slots<T> {
 }
 
 #[allow(unsafe_code)]
-impl<T> DerefMut for Slots<T> {
+impl<T> DerefMut for Zeroed<T> {
     fn deref_mut(&mut self) -> &mut [T] {
         match &mut self.storage {
             Storage::Heap(v) => v,
@@ -114,21 +118,21 @@ impl<T> DerefMut for Slots<T> {
     }
 }
 
-impl<T: Zeroable> Clone for Slots<T> {
+impl<T: Zeroable> Clone for Zeroed<T> {
     fn clone(&self) -> Self {
-        let mut copy = Slots::zeroed(self.len());
+        let mut copy = Zeroed::new(self.len());
         copy.copy_from_slice(self);
         copy
     }
 }
 
-impl<T> fmt::Debug for Slots<T> {
+impl<T> fmt::Debug for Zeroed<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.storage {
             Storage::Heap(_) => "heap",
             Storage::Mapped { .. } => "mapped",
         };
-        write!(f, "Slots({} {kind})", self.len())
+        write!(f, "Zeroed({} {kind})", self.len())
     }
 }
 
@@ -147,7 +151,7 @@ mod tests {
             per_huge_page,
             3 * per_huge_page,
         ] {
-            let mut slots: Slots<(u64, u64)> = Slots::zeroed(len);
+            let mut slots: Zeroed<(u64, u64)> = Zeroed::new(len);
             assert_eq!(slots.len(), len);
             assert!(slots.iter().all(|&s| s == (0, 0)), "{len}");
             let mapped = matches!(slots.storage, Storage::Mapped { .. });
@@ -163,6 +167,15 @@ mod tests {
                     .all(|(i, &s)| s == (i as u64, 2 * i as u64))
             );
         }
-        assert!(Slots::<(u64, u64)>::default().is_empty());
+        assert!(Zeroed::<(u64, u64)>::default().is_empty());
+    }
+
+    #[test]
+    fn a_large_byte_buffer_is_mapped_zeroed_and_writable() {
+        let mut bytes: Zeroed<u8> = Zeroed::new(HUGE_PAGE + 3);
+        assert!(matches!(bytes.storage, Storage::Mapped { .. }));
+        assert!(bytes.iter().all(|&b| b == 0));
+        bytes[HUGE_PAGE + 2] = 7;
+        assert_eq!(bytes[HUGE_PAGE..], [0, 0, 7]);
     }
 }
