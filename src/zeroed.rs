@@ -32,7 +32,7 @@ unsafe impl Zeroable for (u64, u64) {}
 unsafe impl Zeroable for u8 {}
 
 /// The size from which an array is mapped: one huge page.
-const HUGE_PAGE: usize = 2 << 20;
+pub(crate) const HUGE_PAGE: usize = 2 << 20;
 
 /// The page the touch loop steps by.
 const PAGE: usize = 4096;

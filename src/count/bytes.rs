@@ -237,7 +237,8 @@ impl Part {
     /// Makes room for `more` new keys without growing.
     #[inline]
     fn reserve(&mut self, more: usize) {
-        if let Some(capacity) = grown_capacity(self.len + more, self.slots.len()) {
+        if let Some(capacity) = grown_capacity(self.len + more, self.slots.len(), size_of::<Slot>())
+        {
             self.rebuild(capacity);
         }
     }

@@ -139,7 +139,9 @@ impl Part {
     /// Makes room for `more` new keys without growing.
     #[inline]
     fn reserve(&mut self, more: usize) {
-        if let Some(capacity) = grown_capacity(self.len + more, self.slots.len()) {
+        if let Some(capacity) =
+            grown_capacity(self.len + more, self.slots.len(), size_of::<(u64, u64)>())
+        {
             self.rebuild(capacity);
         }
     }

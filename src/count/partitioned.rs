@@ -4,6 +4,8 @@
 
 use rayon::prelude::*;
 
+use crate::zeroed::HUGE_PAGE;
+
 /// Partitions per table (a power of two), chosen by the top bits of a hash.
 pub(crate) const PARTS: usize = 32;
 
@@ -13,11 +15,26 @@ pub(crate) fn part_of(hash: u64) -> usize {
     (hash >> (64 - PARTS.trailing_zeros())) as usize
 }
 
-/// The slot count a table of `slots` slots must grow to before it holds
-/// `keys` keys (load at most 5/8), or `None` when it need not grow.
+/// The slot count a table of `slots` slots of `slot_bytes` each must grow
+/// to before it holds `keys` keys (load at most 5/8), or `None` when it
+/// need not grow.
+///
+/// Below [`HUGE_PAGE`] a table grows fourfold, not twofold: a growing
+/// table's small arrays are rehashed and freed in turn, and each fresh
+/// 4 KiB page of the next costs a fault. It grows no further than one huge
+/// page that way, so a table of many partitions wastes at most a few MiB
+/// each, and larger ones keep a load of at least 5/16.
 #[inline]
-pub(crate) fn grown_capacity(keys: usize, slots: usize) -> Option<usize> {
-    (keys * 8 > slots * 5).then(|| (keys * 8).div_ceil(5).next_power_of_two().max(16))
+pub(crate) fn grown_capacity(keys: usize, slots: usize, slot_bytes: usize) -> Option<usize> {
+    (keys * 8 > slots * 5).then(|| {
+        let needed = (keys * 8).div_ceil(5).next_power_of_two().max(16);
+        let fourfold = 4 * slots;
+        if needed < fourfold && fourfold * slot_bytes <= HUGE_PAGE {
+            fourfold
+        } else {
+            needed
+        }
+    })
 }
 
 /// One partition of a count table.
@@ -72,5 +89,29 @@ impl<P: Partition> Partitioned<P> {
             .map(|(mine, theirs)| mine.merge(theirs))
             .sum();
         *len += added;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_grow_fourfold_up_to_a_huge_page_then_as_needed() {
+        // Up to a load of 5/8 nothing grows.
+        assert_eq!(grown_capacity(10, 16, 32), None);
+        assert_eq!(grown_capacity(1, 0, 32), Some(16));
+        // Small: fourfold.
+        assert_eq!(grown_capacity(11, 16, 32), Some(64));
+        assert_eq!(grown_capacity(10_241, 16_384, 32), Some(65_536));
+        // Fourfold would pass 2 MiB: twofold.
+        assert_eq!(grown_capacity(40_961, 65_536, 32), Some(131_072));
+        assert_eq!(grown_capacity(40_961, 65_536, 16), Some(131_072));
+        // More keys at once than fourfold holds (a merge): as many as needed.
+        assert_eq!(grown_capacity(100_000, 16, 32), Some(262_144));
+        for (keys, slots, bytes) in [(11, 16, 32), (40_961, 65_536, 16), (100_000, 16, 32)] {
+            let grown = grown_capacity(keys, slots, bytes).unwrap();
+            assert!(grown.is_power_of_two() && keys * 8 <= grown * 5);
+        }
     }
 }
