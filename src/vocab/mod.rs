@@ -5,6 +5,7 @@
 //! `max_size`. The result is fully determined by the counts.
 
 use std::cmp::Ordering;
+use std::ops::Range;
 
 use rayon::prelude::*;
 
@@ -84,13 +85,37 @@ pub(crate) struct ByteKeys {
 impl ByteKeys {
     /// The keys, copied in order.
     pub(crate) fn from_keys(keys: &[&[u8]]) -> ByteKeys {
-        let mut data = Vec::with_capacity(keys.iter().map(|k| k.len()).sum());
-        let mut offsets = Vec::with_capacity(keys.len() + 1);
-        offsets.push(0);
-        for k in keys {
-            data.extend_from_slice(k);
-            offsets.push(data.len() as u64);
+        ByteKeys::gather(keys.len(), |i| keys[i])
+    }
+
+    /// The keys `key(0)`, ..., `key(n - 1)`, copied in order: their
+    /// offsets first, then the bytes, a run of keys per task in parallel.
+    pub(crate) fn gather<'k>(n: usize, key: impl Fn(usize) -> &'k [u8] + Sync) -> ByteKeys {
+        /// Keys copied per task.
+        const RUN: usize = 1 << 14;
+        let mut offsets = Vec::with_capacity(n + 1);
+        let mut end = 0u64;
+        offsets.push(end);
+        for i in 0..n {
+            end += key(i).len() as u64;
+            offsets.push(end);
         }
+        let mut data = vec![0u8; end as usize];
+        let runs: Vec<Range<usize>> = (0..n).step_by(RUN).map(|i| i..(i + RUN).min(n)).collect();
+        let bytes = runs
+            .iter()
+            .map(|r| offsets[r.start] as usize..offsets[r.end] as usize);
+        crate::parts::split_parts(&mut data, bytes)
+            .into_par_iter()
+            .zip(runs)
+            .for_each(|(out, run)| {
+                let mut at = 0;
+                for i in run {
+                    let k = key(i);
+                    out[at..at + k.len()].copy_from_slice(k);
+                    at += k.len();
+                }
+            });
         ByteKeys { data, offsets }
     }
 
@@ -147,7 +172,7 @@ fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature
         KeyCounts::Empty => (SelectedKeys::Bytes(ByteKeys::from_keys(&[])), Vec::new()),
         KeyCounts::Bytes(m) => {
             let (k, c) = select_byte_entries(&m.parts().collect::<Vec<_>>(), fs);
-            (SelectedKeys::Bytes(ByteKeys::from_keys(&k)), c)
+            (SelectedKeys::Bytes(k), c)
         }
         KeyCounts::Int(m) => {
             let parts: Vec<_> = m.parts().map(|p| p.map(|(k, n)| (k as i64, n))).collect();
@@ -334,7 +359,7 @@ where
 /// [`select_entries`] for byte keys, which sorts on each key's
 /// [`sort_prefix`] and reads a key only on a tie: millions of keys share
 /// small counts, and comparing them would chase a pointer each time.
-fn select_byte_entries<'a, I>(parts: &[I], spec: &FeatureSpec) -> (Vec<&'a [u8]>, Vec<u64>)
+fn select_byte_entries<'a, I>(parts: &[I], spec: &FeatureSpec) -> (ByteKeys, Vec<u64>)
 where
     I: Iterator<Item = (&'a [u8], u64)> + Clone + Sync,
 {
@@ -346,10 +371,11 @@ where
     let order = |a: &(&[u8], u64, u128), b: &(&[u8], u64, u128)| {
         b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then_with(|| a.0.cmp(b.0))
     };
-    keep_sorted(entries, spec, |e| e.1, order)
-        .into_par_iter()
-        .map(|(k, n, _)| (k, n))
-        .unzip()
+    let entries = keep_sorted(entries, spec, |e| e.1, order);
+    (
+        ByteKeys::gather(entries.len(), |i| entries[i].0),
+        entries.par_iter().map(|e| e.1).collect(),
+    )
 }
 
 #[cfg(test)]
@@ -406,7 +432,8 @@ mod tests {
                 .collect();
             let plain = select_entries(&[entries.iter().copied()], &spec);
             proptest::prop_assert_eq!(&select_entries(&parts, &spec), &plain);
-            proptest::prop_assert_eq!(select_byte_entries(&parts, &spec), plain);
+            let bytes = select_byte_entries(&parts, &spec);
+            proptest::prop_assert_eq!(bytes, (ByteKeys::from_keys(&plain.0), plain.1));
         }
     }
 
@@ -431,6 +458,19 @@ mod tests {
             sort_by_count_first(&mut entries, |e| e.1, vocab_order);
             proptest::prop_assert_eq!(entries, plain);
         }
+    }
+
+    #[test]
+    fn keys_gathered_in_parallel_runs_are_the_keys_in_order() {
+        let keys: Vec<Vec<u8>> = (0..40_000u32)
+            .map(|i| i.to_string().into_bytes().repeat((i % 4) as usize))
+            .collect();
+        let refs: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+        let gathered = ByteKeys::from_keys(&refs);
+        assert_eq!(gathered.data, keys.concat());
+        assert_eq!(gathered.len(), keys.len());
+        assert!((0..keys.len()).all(|i| gathered.get(i) == keys[i]));
+        assert_eq!(ByteKeys::from_keys(&[]).offsets, [0]);
     }
 
     #[test]
