@@ -12,7 +12,12 @@
 
 use std::time::Instant;
 
-use memmap2::{Advice, MmapOptions};
+use memmap2::MmapOptions;
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{Args, unknown};
 
 const PAGE: usize = 4096;
 
@@ -20,14 +25,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut mib = 600usize;
     let mut rounds = 3usize;
     let mut huge_pages = false;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = || args.next().ok_or(format!("{a} needs a value"));
+    let mut args = Args::new();
+    while let Some(a) = args.flag() {
         match a.as_str() {
-            "--mib" => mib = value()?.parse()?,
-            "--rounds" => rounds = value()?.parse()?,
+            "--mib" => mib = args.value(&a)?,
+            "--rounds" => rounds = args.value(&a)?,
             "--huge-pages" => huge_pages = true,
-            other => return Err(format!("unknown argument {other}").into()),
+            other => return Err(unknown(other)),
         }
     }
     let pages = if huge_pages {
@@ -39,7 +43,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let start = Instant::now();
         let mut map = MmapOptions::new().len(mib << 20).map_anon()?;
         if huge_pages {
-            map.advise(Advice::HugePage)?;
+            #[cfg(target_os = "linux")]
+            map.advise(memmap2::Advice::HugePage)?;
         }
         for at in (0..map.len()).step_by(PAGE) {
             map[at] = 1;

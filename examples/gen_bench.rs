@@ -24,20 +24,19 @@ use parquet::file::properties::WriterProperties;
 
 mod common;
 
-use common::{Rng, Zipf};
+use common::{Args, Rng, Zipf, unknown};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut out = PathBuf::from("target/bench-data");
     let mut rows = 20_000_000usize;
     let mut files = 5usize;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = || args.next().ok_or(format!("{a} needs a value"));
+    let mut args = Args::new();
+    while let Some(a) = args.flag() {
         match a.as_str() {
-            "--out" => out = PathBuf::from(value()?),
-            "--rows" => rows = value()?.parse()?,
-            "--files" => files = value()?.parse()?,
-            other => return Err(format!("unknown argument {other}").into()),
+            "--out" => out = args.value(&a)?,
+            "--rows" => rows = args.value(&a)?,
+            "--files" => files = args.value(&a)?,
+            other => return Err(unknown(other)),
         }
     }
     std::fs::create_dir_all(&out)?;

@@ -19,7 +19,7 @@ use std::time::Instant;
 #[path = "common/mod.rs"]
 mod common;
 
-use common::Rng;
+use common::{Args, Rng, unknown};
 
 const GROUP: usize = 16;
 const SLOT: usize = 16;
@@ -28,14 +28,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut mib = 64usize;
     let mut accesses = 20_000_000usize;
     let mut huge_pages = false;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = || args.next().ok_or(format!("{a} needs a value"));
+    let mut args = Args::new();
+    while let Some(a) = args.flag() {
         match a.as_str() {
-            "--mib" => mib = value()?.parse()?,
-            "--accesses" => accesses = value()?.parse()?,
+            "--mib" => mib = args.value(&a)?,
+            "--accesses" => accesses = args.value(&a)?,
             "--huge-pages" => huge_pages = true,
-            other => return Err(format!("unknown argument {other}").into()),
+            other => return Err(unknown(other)),
         }
     }
     let pages = if huge_pages {

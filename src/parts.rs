@@ -23,6 +23,17 @@ pub(crate) fn split_parts<T>(
     parts
 }
 
+/// Turns the sizes of consecutive parts into where each ends (a running
+/// sum), for [`consecutive`]; returns the total.
+pub(crate) fn sizes_to_ends(sizes: &mut [usize]) -> usize {
+    let mut total = 0;
+    for size in sizes {
+        total += *size;
+        *size = total;
+    }
+    total
+}
+
 /// The ranges of consecutive parts that end at `ends` (ascending), the
 /// first starting at 0.
 pub(crate) fn consecutive(ends: &[usize]) -> impl Iterator<Item = Range<usize>> + '_ {
@@ -45,5 +56,8 @@ mod tests {
         assert_eq!(parts, [vec![1, 2], vec![], vec![5, 6, 7, 8]]);
         let ranges: Vec<_> = consecutive(&[2, 2, 5]).collect();
         assert_eq!(ranges, [0..2, 2..2, 2..5]);
+        let mut ends = [2, 0, 3];
+        assert_eq!(sizes_to_ends(&mut ends), 5);
+        assert_eq!(ends, [2, 2, 5]);
     }
 }

@@ -1,5 +1,38 @@
-//! Seeded generators shared by the data generators (and the benches).
+//! Seeded generators shared by the data generators (and the benches), and
+//! the examples' flag parser.
 #![allow(dead_code)]
+
+use std::error::Error;
+
+/// Command-line flags, `--name value` or a bare `--name`.
+pub struct Args(std::iter::Skip<std::env::Args>);
+
+impl Args {
+    /// The process's flags.
+    pub fn new() -> Args {
+        Args(std::env::args().skip(1))
+    }
+
+    /// The next flag.
+    pub fn flag(&mut self) -> Option<String> {
+        self.0.next()
+    }
+
+    /// The value after `flag`, parsed.
+    pub fn value<T>(&mut self, flag: &str) -> Result<T, Box<dyn Error>>
+    where
+        T: std::str::FromStr,
+        T::Err: Error + 'static,
+    {
+        let value = self.0.next().ok_or(format!("{flag} needs a value"))?;
+        Ok(value.parse()?)
+    }
+}
+
+/// The error for a flag an example does not take.
+pub fn unknown(flag: &str) -> Box<dyn Error> {
+    format!("unknown argument {flag}").into()
+}
 
 /// splitmix64: small, fast, and the same everywhere.
 pub struct Rng(pub u64);

@@ -154,10 +154,10 @@ impl FeatureCounts {
     }
 
     /// Counts what `tally` holds and empties it.
-    #[cfg(feature = "parquet")]
     ///
     /// # Errors
     /// [`Error::KeyTypeConflict`] as [`count_column`](Self::count_column).
+    #[cfg(feature = "parquet")]
     pub(crate) fn count_tally(
         &mut self,
         feature: &str,

@@ -225,9 +225,15 @@ impl Worker {
     }
 
     /// Counts the tallies, at the end of a row group (the batches held
-    /// stay held: they do not depend on the row group).
+    /// stay held: they do not depend on the row group). An empty tally
+    /// takes no table.
     fn finish_row_group<'t>(&mut self, take: &mut impl TakeTable<'t>, source: &str) -> Result<()> {
-        (0..self.tallies.len()).try_for_each(|i| self.count_tally(i, take(i), source))
+        for i in 0..self.tallies.len() {
+            if !self.tallies[i].is_empty() {
+                self.count_tally(i, take(i), source)?;
+            }
+        }
+        Ok(())
     }
 
     /// Counts every batch still held, when the scan has nothing left to
@@ -286,9 +292,9 @@ impl Worker {
                 own.features[*i].count_column(&own.names[*i], column, *done..end, source)?;
                 *done = end;
                 if end == batch.num_rows() {
+                    // Dropped with the others at the next look.
                     pending.remove(0);
                 }
-                held.retain(|h| !h.pending.is_empty());
             }
         }
     }

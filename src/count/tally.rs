@@ -85,6 +85,11 @@ impl DictionaryTally {
         }
     }
 
+    /// Whether nothing is tallied.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.dictionary.is_none()
+    }
+
     /// The key type of what is tallied; `None` when nothing is.
     pub(crate) fn key_type(&self) -> Option<KeyType> {
         self.dictionary

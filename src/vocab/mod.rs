@@ -271,13 +271,8 @@ fn sort_by_count_first<T: Copy + Send>(
     for e in entries.iter() {
         ends[class(e)] += 1;
     }
-    let mut next = Vec::with_capacity(ends.len());
-    let mut end = 0;
-    for e in &mut ends {
-        next.push(end);
-        end += *e;
-        *e = end;
-    }
+    crate::parts::sizes_to_ends(&mut ends);
+    let mut next: Vec<usize> = crate::parts::consecutive(&ends).map(|r| r.start).collect();
     for c in 0..ends.len() {
         while next[c] < ends[c] {
             // Carry the entry found here to its class's next free place,
@@ -319,11 +314,7 @@ where
         .par_iter()
         .map(|p| p.clone().filter(&keep).count())
         .collect();
-    let mut total = 0;
-    for end in &mut ends {
-        total += *end;
-        *end = total;
-    }
+    let total = crate::parts::sizes_to_ends(&mut ends);
     let mut kept = Vec::new();
     (0..total)
         .into_par_iter()
