@@ -80,6 +80,50 @@ impl<T: Zeroable> Zeroed<T> {
     }
 }
 
+impl<T: Zeroable> Zeroed<T> {
+    /// Lengthens the array to `len` values (at least its length): the
+    /// values it holds stay, the new ones are zero.
+    ///
+    /// A mapped array grows in place (`mremap`, on Linux): its pages are
+    /// kept, moved at worst, not copied, and only the new part is touched.
+    /// In this VM the first touch of a fresh page is most of what growing
+    /// a table costs, and a grown table no longer faults in the pages of a
+    /// new one while freeing those of the old.
+    pub(crate) fn grow(&mut self, len: usize) {
+        debug_assert!(len >= self.len());
+        if len == self.len() {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        if let Storage::Mapped { map, len: held } = &mut self.storage {
+            let (old_bytes, bytes) = (*held * size_of::<T>(), len * size_of::<T>());
+            // SAFETY: an anonymous mapping, so every byte of the new length
+            // is backed; moving it is safe as no pointer into it outlives
+            // `&mut self`.
+            #[allow(unsafe_code)]
+            let remapped = unsafe { map.remap(bytes, memmap2::RemapOptions::new().may_move(true)) };
+            if remapped.is_ok() {
+                let _ = map.advise(Advice::HugePage);
+                // The old length's last page is already touched.
+                for at in (old_bytes.next_multiple_of(PAGE)..bytes).step_by(PAGE) {
+                    map[at] = 0;
+                }
+                *held = len;
+                return;
+            }
+        }
+        if let Storage::Heap(values) = &mut self.storage {
+            if len * size_of::<T>() < HUGE_PAGE {
+                values.resize(len, T::default());
+                return;
+            }
+        }
+        let mut grown = Zeroed::new(len);
+        grown[..self.len()].copy_from_slice(self);
+        *self = grown;
+    }
+}
+
 impl<T> Default for Zeroed<T> {
     fn default() -> Self {
         Zeroed {
@@ -168,6 +212,39 @@ mod tests {
             );
         }
         assert!(Zeroed::<(u64, u64)>::default().is_empty());
+    }
+
+    #[test]
+    fn a_grown_array_keeps_its_values_and_is_zero_past_them() {
+        let per_huge_page = HUGE_PAGE / size_of::<(u64, u64)>();
+        // On the heap, from the heap to a mapping, and mapping to mapping
+        // (in place, or moved).
+        for (from, to) in [
+            (0, 10),
+            (100, 1000),
+            (1000, per_huge_page),
+            (per_huge_page, 4 * per_huge_page),
+            (4 * per_huge_page, 8 * per_huge_page + 5),
+        ] {
+            let mut slots: Zeroed<(u64, u64)> = Zeroed::new(from);
+            for (i, s) in slots.iter_mut().enumerate() {
+                *s = (i as u64 + 1, 7);
+            }
+            // Another mapping right behind, so growing in place may fail.
+            let _neighbour: Zeroed<(u64, u64)> = Zeroed::new(per_huge_page);
+            slots.grow(to);
+            assert_eq!(slots.len(), to);
+            assert!(
+                slots[..from]
+                    .iter()
+                    .enumerate()
+                    .all(|(i, &s)| s == (i as u64 + 1, 7))
+            );
+            assert!(slots[from..].iter().all(|&s| s == (0, 0)), "{from} -> {to}");
+            let mapped = matches!(slots.storage, Storage::Mapped { .. });
+            assert_eq!(mapped, to >= per_huge_page, "{from} -> {to}");
+            slots[to - 1] = (1, 1);
+        }
     }
 
     #[test]

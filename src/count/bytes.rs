@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::partitioned::{Partition, Partitioned, grown_capacity, part_of};
+use super::partitioned::{Partition, Partitioned, grown_capacity, part_of, rehash_grown};
 use crate::prefetch::prefetch;
 use crate::zeroed::{Zeroable, Zeroed};
 
@@ -207,6 +207,18 @@ fn arena_offset(s: &Slot) -> usize {
     u64::from_le_bytes(offset) as usize
 }
 
+/// The key in slot `s` of a partition whose arena is `arena`.
+#[inline]
+fn key_in<'a>(arena: &'a [u8], s: &'a Slot) -> &'a [u8] {
+    let len = key_len(s);
+    if len <= INLINE {
+        &s.key[..len]
+    } else {
+        let start = arena_offset(s);
+        &arena[start..start + len]
+    }
+}
+
 impl Part {
     fn mask(&self) -> usize {
         self.slots.len().wrapping_sub(1)
@@ -215,13 +227,7 @@ impl Part {
     /// The key in slot `s` of this partition.
     #[inline]
     fn key<'a>(&'a self, s: &'a Slot) -> &'a [u8] {
-        let len = key_len(s);
-        if len <= INLINE {
-            &s.key[..len]
-        } else {
-            let start = arena_offset(s);
-            &self.arena[start..start + len]
-        }
+        key_in(&self.arena, s)
     }
 
     /// Whether slot `s` (not empty) holds the key of `probe`.
@@ -279,16 +285,13 @@ impl Part {
     }
 
     fn rebuild(&mut self, capacity: usize) {
-        let mut slots: Zeroed<Slot> = Zeroed::new(capacity);
-        let mask = capacity - 1;
-        for s in self.slots.iter().filter(|s| s.count != 0) {
-            let mut at = xxh3_64(self.key(s)) as usize & mask;
-            while slots[at].count != 0 {
-                at = (at + 1) & mask;
-            }
-            slots[at] = *s;
+        let old = self.slots.len();
+        self.slots.grow(capacity);
+        if old > 0 {
+            let arena = &self.arena;
+            let hash = |s: &Slot| xxh3_64(key_in(arena, s));
+            rehash_grown(&mut self.slots, old, |s| s.count != 0, hash);
         }
-        self.slots = slots;
     }
 
     fn get(&self, probe: Probe) -> u64 {

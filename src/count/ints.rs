@@ -8,7 +8,7 @@
 use rayon::prelude::*;
 
 use super::bytes::GROUP;
-use super::partitioned::{Partition, Partitioned, grown_capacity, part_of};
+use super::partitioned::{Partition, Partitioned, grown_capacity, part_of, rehash_grown};
 use crate::prefetch::prefetch;
 use crate::zeroed::Zeroed;
 
@@ -168,16 +168,11 @@ impl Part {
     }
 
     fn rebuild(&mut self, capacity: usize) {
-        let mut slots: Zeroed<(u64, u64)> = Zeroed::new(capacity);
-        let mask = capacity - 1;
-        for (k, c) in self.iter() {
-            let mut at = mix(k) as usize & mask;
-            while slots[at].1 != 0 {
-                at = (at + 1) & mask;
-            }
-            slots[at] = (k, c);
+        let old = self.slots.len();
+        self.slots.grow(capacity);
+        if old > 0 {
+            rehash_grown(&mut self.slots, old, |s| s.1 != 0, |s| mix(s.0));
         }
-        self.slots = slots;
     }
 
     fn get(&self, hash: u64, key: u64) -> u64 {

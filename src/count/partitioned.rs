@@ -37,6 +37,42 @@ pub(crate) fn grown_capacity(keys: usize, slots: usize, slot_bytes: usize) -> Op
     })
 }
 
+/// Moves the entries of a linear-probing table that has grown from `old`
+/// slots to `slots.len()` (powers of two; the slots past `old` empty) to
+/// where the grown table probes for them, in place: no second array.
+///
+/// The old slots are taken in order, starting just after an empty one so
+/// that no cluster is entered in its middle, and each entry is taken out
+/// and put back from its new home. That home is its old one or one past
+/// the old slots, so the probe passes only slots already taken (and put
+/// back into) and stops at the latest at the slot just emptied: no entry
+/// is ever taken out from under another's probe, and every entry stays
+/// where a lookup finds it.
+pub(crate) fn rehash_grown<T: Copy + Default>(
+    slots: &mut [T],
+    old: usize,
+    occupied: impl Fn(&T) -> bool,
+    hash: impl Fn(&T) -> u64,
+) {
+    debug_assert!(old.is_power_of_two() && slots.len().is_power_of_two() && slots.len() > old);
+    let mask = slots.len() - 1;
+    // A table's load is at most 5/8: one of its slots is empty.
+    let Some(empty) = (0..old).find(|&i| !occupied(&slots[i])) else {
+        unreachable!("a full count table")
+    };
+    for step in 1..=old {
+        let i = (empty + step) & (old - 1);
+        if occupied(&slots[i]) {
+            let entry = std::mem::take(&mut slots[i]);
+            let mut at = hash(&entry) as usize & mask;
+            while occupied(&slots[at]) {
+                at = (at + 1) & mask;
+            }
+            slots[at] = entry;
+        }
+    }
+}
+
 /// One partition of a count table.
 pub(crate) trait Partition: Clone + Default + Send + Sync {
     /// Adds every count of `other` (the same partition of another table);
@@ -95,6 +131,86 @@ impl<P: Partition> Partitioned<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A linear-probing table of `slots` slots holding `hashes` (entries
+    /// `(hash, i + 1)`; 0 marks an empty slot).
+    fn table_of(hashes: &[u64], slots: usize) -> Vec<(u64, u64)> {
+        let mut table = vec![(0, 0); slots];
+        for (i, &h) in hashes.iter().enumerate() {
+            let mut at = h as usize & (slots - 1);
+            while table[at].1 != 0 {
+                at = (at + 1) & (slots - 1);
+            }
+            table[at] = (h, i as u64 + 1);
+        }
+        table
+    }
+
+    /// Whether a probe from each entry's home reaches it before an empty
+    /// slot, and the table holds `n` entries.
+    fn every_entry_is_found(table: &[(u64, u64)], hashes: &[u64]) -> bool {
+        let mask = table.len() - 1;
+        let found = |i: usize| {
+            let mut at = hashes[i] as usize & mask;
+            while table[at].1 != 0 {
+                if table[at] == (hashes[i], i as u64 + 1) {
+                    return true;
+                }
+                at = (at + 1) & mask;
+            }
+            false
+        };
+        table.iter().filter(|s| s.1 != 0).count() == hashes.len() && (0..hashes.len()).all(found)
+    }
+
+    proptest::proptest! {
+        /// A table grown two-, four- or eightfold and rehashed in place
+        /// finds every entry, wherever the old one had put it; hashes near
+        /// the table's end make clusters that wrap around it.
+        #[test]
+        fn a_table_rehashed_in_place_finds_every_entry(
+            old_bits in 1u32..8,
+            factor_bits in 1u32..4,
+            seeds in proptest::collection::vec(proptest::prelude::any::<u64>(), 0..160),
+            near_end in proptest::prelude::any::<bool>(),
+        ) {
+            let old = 1usize << old_bits;
+            let grown = old << factor_bits;
+            // At most 5/8 of the old table, as the count tables keep.
+            let n = seeds.len().min(old * 5 / 8);
+            let hashes: Vec<u64> = seeds[..n]
+                .iter()
+                .map(|&h| if near_end { h | (grown as u64 - 3) } else { h })
+                .collect();
+            let mut table = table_of(&hashes, old);
+            proptest::prop_assert!(every_entry_is_found(&table, &hashes));
+            table.resize(grown, (0, 0));
+            rehash_grown(&mut table, old, |s| s.1 != 0, |s| s.0);
+            proptest::prop_assert!(every_entry_is_found(&table, &hashes));
+        }
+    }
+
+    #[test]
+    fn entries_that_wrapped_past_the_end_are_found_after_growing() {
+        // Eight slots grown to sixteen: three entries of home 15 (7 in the
+        // old table, where the second and third wrapped to slots 0 and 1)
+        // and one of home 0, which the wrapped ones pushed to slot 2. In
+        // the grown table the second and third wrap again, past slot 15.
+        let hashes = [15, 15, 15, 0];
+        let mut table = table_of(&hashes, 8);
+        assert_eq!(
+            table.iter().map(|s| s.1).collect::<Vec<_>>(),
+            [2, 3, 4, 0, 0, 0, 0, 1]
+        );
+        table.resize(16, (0, 0));
+        rehash_grown(&mut table, 8, |s| s.1 != 0, |s| s.0);
+        assert!(every_entry_is_found(&table, &hashes));
+        assert_eq!(
+            table.iter().map(|s| s.1).collect::<Vec<_>>()[..3],
+            [2, 3, 4]
+        );
+        assert_eq!(table[15].1, 1);
+    }
 
     #[test]
     fn tables_grow_fourfold_up_to_a_huge_page_then_as_needed() {
