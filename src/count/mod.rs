@@ -343,6 +343,26 @@ impl Counts {
         Ok(Column::Keys(key_type, array))
     }
 
+    /// `batch` with only the columns of `features` (which
+    /// [`column_of`](Self::column_of) has found in it), in schema order.
+    #[cfg(feature = "parquet")]
+    pub(crate) fn project(
+        &self,
+        batch: &RecordBatch,
+        features: impl Iterator<Item = usize>,
+    ) -> Result<RecordBatch> {
+        let schema = batch.schema_ref();
+        let mut indices: Vec<usize> = features
+            .filter_map(|i| schema.index_of(&self.columns[i]).ok())
+            .collect();
+        indices.sort_unstable();
+        indices.dedup();
+        batch.project(&indices).map_err(|source| Error::Arrow {
+            context: "keeping a batch's columns still to count".to_string(),
+            source,
+        })
+    }
+
     /// Adds `other` into `self`. Merging is associative and commutative.
     ///
     /// # Errors

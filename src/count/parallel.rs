@@ -148,10 +148,16 @@ const OWN_CHUNK: usize = 16 * 1024;
 
 /// Batches a thread holds, read but not yet counted whole because the
 /// tables they need were taken, before it counts into its own tables.
-const HELD_BATCHES: usize = 4;
+///
+/// A big table is taken for long when it grows (its partitions cross the
+/// growth load together), and a thread that counts into its own tables
+/// meanwhile pays for them twice: in fresh memory, and in the merge. A
+/// held batch keeps only the columns it still has to count.
+const HELD_BATCHES: usize = 16;
 
 /// A batch read, its features still to count: (feature, rows counted so
-/// far), and the input it came from.
+/// far), and the input it came from. Once some are counted, only the
+/// columns of the others are kept.
 struct Held {
     batch: RecordBatch,
     pending: Vec<(usize, usize)>,
@@ -256,7 +262,7 @@ impl Worker {
                 source,
             } in held.iter_mut()
             {
-                let mut k = 0;
+                let (before, mut k) = (pending.len(), 0);
                 while k < pending.len() {
                     let (i, done) = pending[k];
                     if let Some(mut table) = take(i) {
@@ -272,6 +278,10 @@ impl Worker {
                     } else {
                         k += 1;
                     }
+                }
+                if !pending.is_empty() && pending.len() < before {
+                    // The columns counted need not stay in memory.
+                    *batch = own.project(batch, pending.iter().map(|&(i, _)| i))?;
                 }
             }
             held.retain(|h| !h.pending.is_empty());
@@ -365,6 +375,10 @@ mod tests {
             worker.count_batch(&mut take, 0, &batch, "test").unwrap();
             worker.finish_row_group(&mut take, "test").unwrap();
             assert_eq!(worker.held.len(), 1);
+            // Only the column still to count is held.
+            let held = &worker.held[0].batch;
+            assert_eq!(held.schema().fields().len(), 1);
+            assert_eq!(held.schema().field(0).name(), "s");
             worker.finish(&mut take).unwrap()
         };
         let own_s = &own.features[0];
