@@ -56,14 +56,12 @@ impl<T: Zeroable> Zeroed<T> {
     pub(crate) fn new(len: usize) -> Zeroed<T> {
         let bytes = len * size_of::<T>();
         if bytes >= HUGE_PAGE {
-            if let Ok(mut map) = MmapOptions::new().len(bytes).map_anon() {
+            // Whole huge pages: a mapping's last partial one would get
+            // 4 KiB pages, and keep them when the array grows.
+            if let Ok(mut map) = MmapOptions::new().len(huge_pages_for(bytes)).map_anon() {
                 // A hint: a kernel without THP keeps 4 KiB pages.
                 let _ = map.advise(Advice::HugePage);
-                // Written, not only read: a read would map the shared zero
-                // page, and the first write would then fault again.
-                for at in (0..bytes).step_by(PAGE) {
-                    map[at] = 0;
-                }
+                touch(&mut map, 0);
                 return Zeroed {
                     storage: Storage::Mapped { map, len },
                 };
@@ -94,22 +92,28 @@ impl<T: Zeroable> Zeroed<T> {
         if len == self.len() {
             return;
         }
-        #[cfg(target_os = "linux")]
         if let Storage::Mapped { map, len: held } = &mut self.storage {
-            let (old_bytes, bytes) = (*held * size_of::<T>(), len * size_of::<T>());
-            // SAFETY: an anonymous mapping, so every byte of the new length
-            // is backed; moving it is safe as no pointer into it outlives
-            // `&mut self`.
-            #[allow(unsafe_code)]
-            let remapped = unsafe { map.remap(bytes, memmap2::RemapOptions::new().may_move(true)) };
-            if remapped.is_ok() {
-                let _ = map.advise(Advice::HugePage);
-                // The old length's last page is already touched.
-                for at in (old_bytes.next_multiple_of(PAGE)..bytes).step_by(PAGE) {
-                    map[at] = 0;
-                }
+            let bytes = huge_pages_for(len * size_of::<T>());
+            if bytes <= map.len() {
+                // Past the old length the mapping was never written.
                 *held = len;
                 return;
+            }
+            #[cfg(target_os = "linux")]
+            {
+                let old = map.len();
+                // SAFETY: an anonymous mapping, so every byte of the new
+                // length is backed; moving it is safe as no pointer into it
+                // outlives `&mut self`.
+                #[allow(unsafe_code)]
+                let remapped =
+                    unsafe { map.remap(bytes, memmap2::RemapOptions::new().may_move(true)) };
+                if remapped.is_ok() {
+                    let _ = map.advise(Advice::HugePage);
+                    touch(map, old);
+                    *held = len;
+                    return;
+                }
             }
         }
         if let Storage::Heap(values) = &mut self.storage {
@@ -121,6 +125,20 @@ impl<T: Zeroable> Zeroed<T> {
         let mut grown = Zeroed::new(len);
         grown[..self.len()].copy_from_slice(self);
         *self = grown;
+    }
+}
+
+/// `bytes` rounded up to whole huge pages.
+fn huge_pages_for(bytes: usize) -> usize {
+    bytes.next_multiple_of(HUGE_PAGE)
+}
+
+/// Writes a zero to each 4 KiB page of `map` from `from` (a page boundary)
+/// on: written, not only read, since a read would map the shared zero page
+/// and the first write would then fault again.
+fn touch(map: &mut MmapMut, from: usize) {
+    for at in (from..map.len()).step_by(PAGE) {
+        map[at] = 0;
     }
 }
 

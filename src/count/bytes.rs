@@ -1,21 +1,27 @@
 //! The count table of `bytes` keys: an open-addressing table built for
 //! counting many keys at once.
 //!
-//! The table is [`Partitioned`]. Each partition is one array of 32-byte
-//! [`Slot`]s (a power of two of them, load at most 5/8, two to a cache
-//! line) probed linearly. A slot holds the key's hash tag and length, its
-//! count, and the key itself when it is at most [`INLINE`] bytes long (most
-//! ids are), so that a probe for such a key touches one cache line, which
-//! the count kernel prefetches a group before it probes. A longer key lives
-//! in the partition's arena and the slot holds its offset; the kernel
-//! prefetches that too once the slot is in cache. Growing rehashes one
-//! partition from its slots (and the arena, for long keys).
+//! The table is [`Partitioned`]. Each partition is one array of 24-byte
+//! [`Slot`]s (a power of two of them, load at most 5/8) probed linearly. A
+//! slot holds the key's count, hash tag and length in one word, and the key
+//! itself when it is at most [`INLINE`] bytes long (most ids are), so that
+//! a probe for such a key touches one cache line (two for the quarter of
+//! slots that straddle one), which the count kernel prefetches a group
+//! before it probes. A longer key lives in the partition's arena and the
+//! slot holds its offset and length; the kernel prefetches that too once
+//! the slot is in cache. Growing rehashes one partition in place, from its
+//! slots (and the arena, for long keys).
+//!
+//! A slot keeps a count of up to 2^48 - 1; a key counted more often than
+//! that (merged counts of a huge corpus) keeps its count in the
+//! partition's overflow map, and its slot holds the mark [`COUNT_MASK`].
 
 use rayon::prelude::*;
+use std::collections::HashMap;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::partitioned::{Partition, Partitioned, grown_capacity, part_of, rehash_grown};
-use crate::prefetch::prefetch;
+use crate::prefetch::{prefetch, prefetch_whole};
 use crate::zeroed::{Zeroable, Zeroed};
 
 /// Keys counted per group.
@@ -26,18 +32,26 @@ const INLINE: usize = 16;
 
 /// One slot of a partition.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-#[repr(C, align(32))]
+#[repr(C)]
 struct Slot {
-    /// The upper half of the key's hash, and the key's length.
-    head: u64,
-    /// Occurrences of the key; 0 marks an empty slot.
-    count: u64,
+    /// From the top: the key's length (8 bits; [`LONG`] for a key in the
+    /// arena), 8 bits of its hash, and its count (48 bits, [`COUNT_MASK`]);
+    /// 0 marks an empty slot.
+    meta: u64,
     /// A key of at most [`INLINE`] bytes, zero-padded; for a longer key,
-    /// its offset in the arena (little-endian, first 8 bytes).
+    /// its offset in the arena, its length and 32 more bits of its hash
+    /// (little-endian: 8, 4 and 4 bytes).
     key: [u8; INLINE],
 }
 
-// SAFETY: integers and bytes, 32 bytes with no padding; zero is the
+/// The count bits of [`Slot::meta`]; a slot whose count bits are all set
+/// keeps its count in its partition's overflow map.
+const COUNT_MASK: u64 = (1 << 48) - 1;
+
+/// The length in [`Slot::meta`] of a key kept in the arena.
+const LONG: u64 = 0xff;
+
+// SAFETY: an integer and bytes, 24 bytes with no padding; zero is the
 // default (an empty slot).
 #[allow(unsafe_code)]
 unsafe impl Zeroable for Slot {}
@@ -52,17 +66,22 @@ struct Part {
     slots: Zeroed<Slot>,
     /// Keys longer than [`INLINE`] bytes, one after the other.
     arena: Vec<u8>,
+    /// The counts of keys counted more than [`COUNT_MASK`] times.
+    overflow: HashMap<Box<[u8]>, u64>,
     len: usize,
 }
 
-/// A key ready to probe with: its slot head and its slot form.
+/// A key ready to probe with: its slot's length and tag bits, and its slot
+/// form.
 #[derive(Debug, Clone, Copy)]
 struct Probe<'k> {
     hash: u64,
+    /// The length and hash tag bits of [`Slot::meta`].
     head: u64,
     key: &'k [u8],
-    /// The key zero-padded, when it is short enough to live in a slot.
-    inline: Option<[u8; INLINE]>,
+    /// The key zero-padded when it is short enough to live in a slot, else
+    /// its slot form without the arena offset (length and hash bits).
+    slot_key: [u8; INLINE],
 }
 
 impl<'k> Probe<'k> {
@@ -72,17 +91,25 @@ impl<'k> Probe<'k> {
     #[inline]
     fn new(hash: u64, key: &'k [u8]) -> Probe<'k> {
         let len = u32::try_from(key.len()).expect("a key of at most 4 GiB");
-        let inline = (key.len() <= INLINE).then(|| {
-            let mut padded = [0u8; INLINE];
-            padded[..key.len()].copy_from_slice(key);
-            padded
-        });
+        let mut slot_key = [0u8; INLINE];
+        let short = key.len() <= INLINE;
+        if short {
+            slot_key[..key.len()].copy_from_slice(key);
+        } else {
+            slot_key[8..12].copy_from_slice(&len.to_le_bytes());
+            slot_key[12..].copy_from_slice(&((hash >> 16) as u32).to_le_bytes());
+        }
+        let len_bits = if short { u64::from(len) } else { LONG };
         Probe {
             hash,
-            head: (hash & 0xffff_ffff_0000_0000) | u64::from(len),
+            head: len_bits << 56 | (hash >> 48 & 0xff) << 48,
             key,
-            inline,
+            slot_key,
         }
+    }
+
+    fn is_short(&self) -> bool {
+        self.key.len() <= INLINE
     }
 }
 
@@ -115,7 +142,7 @@ impl BytesCounts {
         if !parts.is_empty() {
             for &hash in &hashes[..group.len()] {
                 let p = &parts[part_of(hash)];
-                prefetch(&p.slots, hash as usize & p.mask());
+                prefetch_whole(&p.slots, hash as usize & p.mask());
             }
         }
         hashes
@@ -137,7 +164,7 @@ impl BytesCounts {
             let p = &parts[part_of(hash)];
             let probe = Probe::new(hash, key);
             if let Some(s) = p.slots.get(hash as usize & p.mask()) {
-                if s.head == probe.head {
+                if head(s) == probe.head {
                     prefetch(&p.arena, arena_offset(s));
                 }
             }
@@ -193,10 +220,23 @@ fn hashes_of(group: &[(&[u8], u64)]) -> [u64; GROUP] {
     hashes
 }
 
+/// The length and hash tag bits of slot `s`.
+#[inline]
+fn head(s: &Slot) -> u64 {
+    s.meta & !COUNT_MASK
+}
+
 /// The length of the key in slot `s`.
 #[inline]
 fn key_len(s: &Slot) -> usize {
-    (s.head & 0xffff_ffff) as usize
+    match s.meta >> 56 {
+        LONG => {
+            let mut len = [0u8; 4];
+            len.copy_from_slice(&s.key[8..12]);
+            u32::from_le_bytes(len) as usize
+        }
+        short => short as usize,
+    }
 }
 
 /// The arena offset of the long key in slot `s`.
@@ -233,11 +273,40 @@ impl Part {
     /// Whether slot `s` (not empty) holds the key of `probe`.
     #[inline]
     fn holds(&self, s: &Slot, probe: &Probe) -> bool {
-        s.head == probe.head
-            && match probe.inline {
-                Some(inline) => s.key == inline,
-                None => self.key(s) == probe.key,
+        head(s) == probe.head
+            && if probe.is_short() {
+                s.key == probe.slot_key
+            } else {
+                s.key[8..] == probe.slot_key[8..] && self.key(s) == probe.key
             }
+    }
+
+    /// The count of the key in slot `s` (not empty).
+    #[inline]
+    fn count(&self, s: &Slot) -> u64 {
+        match s.meta & COUNT_MASK {
+            COUNT_MASK => self.overflow[self.key(s)],
+            count => count,
+        }
+    }
+
+    /// Adds `n` occurrences to the key in slot `at` (not empty).
+    #[inline]
+    fn add_at(&mut self, at: usize, n: u64) {
+        let s = &mut self.slots[at];
+        let count = s.meta & COUNT_MASK;
+        match count.checked_add(n) {
+            Some(sum) if sum < COUNT_MASK => s.meta += n,
+            _ => {
+                // Counted past what a slot holds: the count moves to the
+                // overflow map, and stays there.
+                let s = self.slots[at];
+                let key: Box<[u8]> = self.key(&s).into();
+                let total = self.overflow.entry(key).or_insert(count);
+                *total = total.saturating_add(n);
+                self.slots[at].meta |= COUNT_MASK;
+            }
+        }
     }
 
     /// Makes room for `more` new keys without growing.
@@ -257,29 +326,27 @@ impl Part {
         let mut at = probe.hash as usize & mask;
         loop {
             let s = &self.slots[at];
-            if s.count == 0 {
+            if s.meta == 0 {
                 break;
             }
             if self.holds(s, &probe) {
-                self.slots[at].count += n;
+                self.add_at(at, n);
                 return false;
             }
             at = (at + 1) & mask;
         }
-        let key = match probe.inline {
-            Some(inline) => inline,
-            None => {
-                let mut offset = [0u8; INLINE];
-                offset[..8].copy_from_slice(&(self.arena.len() as u64).to_le_bytes());
-                self.arena.extend_from_slice(probe.key);
-                offset
-            }
-        };
+        let mut key = probe.slot_key;
+        if !probe.is_short() {
+            key[..8].copy_from_slice(&(self.arena.len() as u64).to_le_bytes());
+            self.arena.extend_from_slice(probe.key);
+        }
+        // Placed with a count of 0 (a slot is empty only while its whole
+        // word is 0), then counted.
         self.slots[at] = Slot {
-            head: probe.head,
-            count: n,
+            meta: probe.head,
             key,
         };
+        self.add_at(at, n);
         self.len += 1;
         true
     }
@@ -290,7 +357,7 @@ impl Part {
         if old > 0 {
             let arena = &self.arena;
             let hash = |s: &Slot| xxh3_64(key_in(arena, s));
-            rehash_grown(&mut self.slots, old, |s| s.count != 0, hash);
+            rehash_grown(&mut self.slots, old, |s| s.meta != 0, hash);
         }
     }
 
@@ -302,11 +369,11 @@ impl Part {
         let mut at = probe.hash as usize & mask;
         loop {
             let s = &self.slots[at];
-            if s.count == 0 {
+            if s.meta == 0 {
                 return 0;
             }
             if self.holds(s, &probe) {
-                return s.count;
+                return self.count(s);
             }
             at = (at + 1) & mask;
         }
@@ -315,8 +382,8 @@ impl Part {
     fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> + Clone + Sync {
         self.slots
             .iter()
-            .filter(|s| s.count != 0)
-            .map(|s| (self.key(s), s.count))
+            .filter(|s| s.meta != 0)
+            .map(|s| (self.key(s), self.count(s)))
     }
 }
 
@@ -332,7 +399,7 @@ impl Partition for Part {
         let mut window: Vec<(Probe, u64)> = Vec::with_capacity(2 * GROUP);
         for (key, n) in other.iter() {
             let probe = Probe::new(xxh3_64(key), key);
-            prefetch(&self.slots, probe.hash as usize & self.mask());
+            prefetch_whole(&self.slots, probe.hash as usize & self.mask());
             window.push((probe, n));
             if window.len() == 2 * GROUP {
                 for (probe, n) in window.drain(..GROUP) {
@@ -423,6 +490,45 @@ mod tests {
             .collect();
         expected.sort();
         assert_eq!(listed, expected);
+    }
+
+    #[test]
+    fn a_slot_is_24_bytes() {
+        assert_eq!(size_of::<Slot>(), 24);
+    }
+
+    #[test]
+    fn counts_past_what_a_slot_holds_are_kept_whole() {
+        let long = [b'l'; INLINE + 5];
+        let keys: [&[u8]; 3] = [b"short", &long, b""];
+        let mut table = BytesCounts::default();
+        for k in keys {
+            table.add(k, COUNT_MASK - 1);
+            table.add(k, 1);
+            table.add(k, 5);
+        }
+        // A key that starts past the mark, and one that stays below it.
+        table.add(b"huge", u64::MAX - 1);
+        table.add(b"huge", 7);
+        table.add(b"small", 3);
+        // Enough other keys to grow the table under them.
+        for i in 0..5_000u32 {
+            table.add(&i.to_le_bytes(), 1);
+        }
+        for k in keys {
+            assert_eq!(table.get(k), COUNT_MASK + 5, "{k:?}");
+        }
+        assert_eq!(table.get(b"huge"), u64::MAX);
+        assert_eq!(table.get(b"small"), 3);
+        let mut merged = BytesCounts::default();
+        merged.add(b"short", 10);
+        merged.merge(&table);
+        assert_eq!(merged.get(b"short"), COUNT_MASK + 15);
+        assert_eq!(merged.get(&long), COUNT_MASK + 5);
+        let listed: HashMap<&[u8], u64> = merged.iter().collect();
+        assert_eq!(listed[&b"short"[..]], COUNT_MASK + 15);
+        assert_eq!(listed[&b"huge"[..]], u64::MAX);
+        assert_eq!(listed.len(), 5_000 + 5);
     }
 
     #[test]
