@@ -212,11 +212,6 @@ fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature
     })
 }
 
-/// The vocabulary order: count descending, then key ascending.
-fn vocab_order<K: Ord>(a: &(K, u64), b: &(K, u64)) -> Ordering {
-    b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0))
-}
-
 /// The first 16 bytes of a key, big-endian, zero-padded: keys with different
 /// prefixes order as their prefixes do; equal prefixes need the keys.
 #[inline]
@@ -227,22 +222,23 @@ fn sort_prefix(key: &[u8]) -> u128 {
     u128::from_be_bytes(head)
 }
 
-/// `entries` sorted by `order` (count descending first, `count` giving an
-/// entry's count), cut to `max_size` when it is set.
+/// `entries` sorted by count descending (`count` giving an entry's count),
+/// then by `ties` (the key order), cut to `max_size` when it is set.
 fn keep_sorted<T: Copy + Send>(
     mut entries: Vec<T>,
     spec: &FeatureSpec,
     count: impl Fn(&T) -> u64 + Sync,
-    order: impl Fn(&T, &T) -> Ordering + Sync,
+    ties: impl Fn(&T, &T) -> Ordering + Sync,
 ) -> Vec<T> {
     let max = usize::try_from(spec.max_size).unwrap_or(usize::MAX);
     if spec.max_size > 0 && entries.len() > max {
         // Keys are distinct, so the order is total and an unstable
         // partition gives the same first `max` as a full sort.
-        entries.select_nth_unstable_by(max - 1, &order);
+        let order = |a: &T, b: &T| count(b).cmp(&count(a)).then_with(|| ties(a, b));
+        entries.select_nth_unstable_by(max - 1, order);
         entries.truncate(max);
     }
-    sort_by_count_first(&mut entries, count, order);
+    sort_by_count_first(&mut entries, count, ties);
     entries
 }
 
@@ -250,17 +246,18 @@ fn keep_sorted<T: Copy + Send>(
 /// [`sort_by_count_first`]; larger ones share one.
 const COUNT_CLASSES: usize = 1024;
 
-/// Sorts `entries` by `order`, which orders by `count` descending first.
+/// Sorts `entries` by `count` descending, then by `ties`.
 ///
 /// Most keys of a vocabulary have small counts, and millions share each of
 /// them. So the entries are first moved to their count's class in place
 /// (one pass of swaps, an American flag sort; counts from
 /// [`COUNT_CLASSES`] up share the first class), and then each class is
-/// sorted on its own, in parallel, where `order` mostly compares keys.
+/// sorted on its own, in parallel: by `ties` alone where all counts are
+/// equal.
 fn sort_by_count_first<T: Copy + Send>(
     entries: &mut [T],
     count: impl Fn(&T) -> u64 + Sync,
-    order: impl Fn(&T, &T) -> Ordering + Sync,
+    ties: impl Fn(&T, &T) -> Ordering + Sync,
 ) {
     // Class 0 holds the counts from COUNT_CLASSES up, class c the count
     // COUNT_CLASSES - c: classes ascend as counts descend.
@@ -288,12 +285,24 @@ fn sort_by_count_first<T: Copy + Send>(
             next[c] += 1;
         }
     }
-    let classes = crate::parts::split_parts(entries, crate::parts::consecutive(&ends));
+    let mut classes = crate::parts::split_parts(entries, crate::parts::consecutive(&ends));
     // A class can hold most entries (a large domain of huge counts all in
-    // the first): each is sorted in parallel too.
-    classes
-        .into_par_iter()
-        .for_each(|class| class.par_sort_unstable_by(&order));
+    // the first): each is sorted in parallel too. Only the first holds
+    // different counts.
+    let order = |a: &T, b: &T| count(b).cmp(&count(a)).then_with(|| ties(a, b));
+    let (first, equal_counts) = classes.split_at_mut(1);
+    rayon::join(
+        || {
+            first
+                .iter_mut()
+                .for_each(|class| class.par_sort_unstable_by(order))
+        },
+        || {
+            equal_counts
+                .par_iter_mut()
+                .for_each(|class| class.par_sort_unstable_by(&ties))
+        },
+    );
 }
 
 /// The entries of every part that `keep` keeps, `map`ped, in part order.
@@ -342,7 +351,7 @@ where
     K: Ord + Copy + Send + Default,
 {
     let entries = collect_kept(parts, |(_, n)| *n >= spec.min_count, |e| e);
-    keep_sorted(entries, spec, |e| e.1, vocab_order)
+    keep_sorted(entries, spec, |e| e.1, |a, b| a.0.cmp(&b.0))
         .into_par_iter()
         .unzip()
 }
@@ -359,10 +368,9 @@ where
         |(_, n)| *n >= spec.min_count,
         |(k, n)| (k, n, sort_prefix(k)),
     );
-    let order = |a: &(&[u8], u64, u128), b: &(&[u8], u64, u128)| {
-        b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then_with(|| a.0.cmp(b.0))
-    };
-    let entries = keep_sorted(entries, spec, |e| e.1, order);
+    let ties =
+        |a: &(&[u8], u64, u128), b: &(&[u8], u64, u128)| a.2.cmp(&b.2).then_with(|| a.0.cmp(b.0));
+    let entries = keep_sorted(entries, spec, |e| e.1, ties);
     (
         ByteKeys::gather(entries.len(), |i| entries[i].0),
         entries.par_iter().map(|e| e.1).collect(),
@@ -372,6 +380,11 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The vocabulary order: count descending, then key ascending.
+    fn vocab_order<K: Ord>(a: &(K, u64), b: &(K, u64)) -> Ordering {
+        b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0))
+    }
     use std::collections::HashMap;
 
     /// `pairs` as the parts of a table: the first two entries, then the rest.
@@ -446,7 +459,7 @@ mod tests {
             let mut entries: Vec<(i64, u64)> = pairs.into_iter().collect();
             let mut plain = entries.clone();
             plain.sort_by(vocab_order);
-            sort_by_count_first(&mut entries, |e| e.1, vocab_order);
+            sort_by_count_first(&mut entries, |e| e.1, |a, b| a.0.cmp(&b.0));
             proptest::prop_assert_eq!(entries, plain);
         }
     }
