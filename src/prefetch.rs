@@ -25,8 +25,8 @@ pub(crate) fn prefetch<T>(slice: &[T], index: usize) {
     let _ = (slice, index);
 }
 
-/// [`prefetch`], and also the cache line of the element's last byte when
-/// it is another: for elements that may straddle two lines.
+/// [`prefetch`], and also the cache line of the element's last byte: the
+/// same line, or the next for an element that straddles two.
 #[inline(always)]
 #[allow(unsafe_code)]
 pub(crate) fn prefetch_whole<T>(slice: &[T], index: usize) {

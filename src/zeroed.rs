@@ -1,5 +1,5 @@
 //! Zeroed arrays, backed by 2 MiB pages when they are large enough: the
-//! slots of a count-table partition (zeroed each time it grows, then
+//! slots of a count-table partition (lengthened in place as it grows,
 //! written in random order) and the buffer an artifact is serialized into.
 //!
 //! In 4 KiB pages every page costs a page fault, which is expensive in a
@@ -44,7 +44,8 @@ pub(crate) struct Zeroed<T> {
 
 enum Storage<T> {
     Heap(Vec<T>),
-    /// An anonymous mapping holding `len` values.
+    /// An anonymous mapping of whole huge pages holding `len` values (and
+    /// zeros past them).
     Mapped {
         map: MmapMut,
         len: usize,
