@@ -10,36 +10,37 @@
 /// nothing when `index` is out of bounds, or on other architectures than
 /// x86_64.
 #[inline(always)]
-#[allow(unsafe_code)]
 pub(crate) fn prefetch<T>(slice: &[T], index: usize) {
-    #[cfg(target_arch = "x86_64")]
     if let Some(item) = slice.get(index) {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 CPU has (it
-        // is part of the target's baseline). A prefetch is only a hint: it
-        // never faults, never writes, and what it loads is never observed
-        // by the program. The pointer comes from a live reference.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(item).cast()) }
+        prefetch_byte(item, 0);
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (slice, index);
 }
 
 /// [`prefetch`], and also the cache line of the element's last byte: the
 /// same line, or the next for an element that straddles two.
 #[inline(always)]
-#[allow(unsafe_code)]
 pub(crate) fn prefetch_whole<T>(slice: &[T], index: usize) {
-    #[cfg(target_arch = "x86_64")]
     if let Some(item) = slice.get(index) {
+        prefetch_byte(item, 0);
+        prefetch_byte(item, size_of::<T>().saturating_sub(1));
+    }
+}
+
+/// Starts loading the cache line of byte `at` (inside it) of `item`.
+#[inline(always)]
+#[allow(unsafe_code)]
+fn prefetch_byte<T>(item: &T, at: usize) {
+    debug_assert!(at < size_of::<T>().max(1));
+    #[cfg(target_arch = "x86_64")]
+    {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let first = std::ptr::from_ref(item).cast::<i8>();
-        // SAFETY: as in `prefetch`; the last byte is inside `item`.
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(first);
-            _mm_prefetch::<_MM_HINT_T0>(first.add(size_of::<T>() - 1));
-        }
+        let byte = std::ptr::from_ref(item).cast::<i8>().wrapping_add(at);
+        // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 CPU has (it
+        // is part of the target's baseline). A prefetch is only a hint: it
+        // never faults, never writes, and what it loads is never observed
+        // by the program. The address is inside a live reference.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(byte) }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (slice, index);
+    let _ = (item, at);
 }

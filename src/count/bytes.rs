@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::partitioned::{Partition, Partitioned, grown_capacity, part_of, rehash_grown};
+use super::partitioned::{Partition, Partitioned, grow_in_place, grown_capacity, part_of};
 use crate::prefetch::{prefetch, prefetch_whole};
 use crate::zeroed::{Zeroable, Zeroed};
 
@@ -99,10 +99,9 @@ impl<'k> Probe<'k> {
             slot_key[8..12].copy_from_slice(&len.to_le_bytes());
             slot_key[12..].copy_from_slice(&((hash >> 16) as u32).to_le_bytes());
         }
-        let len_bits = if short { u64::from(len) } else { LONG };
         Probe {
             hash,
-            head: len_bits << 56 | (hash >> 48 & 0xff) << 48,
+            head: head_of(hash, key.len()),
             key,
             slot_key,
         }
@@ -162,9 +161,8 @@ impl BytesCounts {
                 continue;
             }
             let p = &parts[part_of(hash)];
-            let probe = Probe::new(hash, key);
             if let Some(s) = p.slots.get(hash as usize & p.mask()) {
-                if head(s) == probe.head {
+                if head(s) == head_of(hash, key.len()) {
                     prefetch(&p.arena, arena_offset(s));
                 }
             }
@@ -218,6 +216,14 @@ fn hashes_of(group: &[(&[u8], u64)]) -> [u64; GROUP] {
         *h = xxh3_64(k);
     }
     hashes
+}
+
+/// The length and hash tag bits of [`Slot::meta`] for a key of `len`
+/// bytes and hash `hash`.
+#[inline]
+fn head_of(hash: u64, len: usize) -> u64 {
+    let len_bits = if len <= INLINE { len as u64 } else { LONG };
+    len_bits << 56 | (hash >> 48 & 0xff) << 48
 }
 
 /// The length and hash tag bits of slot `s`.
@@ -352,13 +358,9 @@ impl Part {
     }
 
     fn rebuild(&mut self, capacity: usize) {
-        let old = self.slots.len();
-        self.slots.grow(capacity);
-        if old > 0 {
-            let arena = &self.arena;
-            let hash = |s: &Slot| xxh3_64(key_in(arena, s));
-            rehash_grown(&mut self.slots, old, |s| s.meta != 0, hash);
-        }
+        let arena = &self.arena;
+        let hash = |s: &Slot| xxh3_64(key_in(arena, s));
+        grow_in_place(&mut self.slots, capacity, |s| s.meta != 0, hash);
     }
 
     fn get(&self, probe: Probe) -> u64 {

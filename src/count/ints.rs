@@ -8,7 +8,7 @@
 use rayon::prelude::*;
 
 use super::bytes::GROUP;
-use super::partitioned::{Partition, Partitioned, grown_capacity, part_of, rehash_grown};
+use super::partitioned::{Partition, Partitioned, grow_in_place, grown_capacity, part_of};
 use crate::prefetch::prefetch;
 use crate::zeroed::Zeroed;
 
@@ -168,11 +168,7 @@ impl Part {
     }
 
     fn rebuild(&mut self, capacity: usize) {
-        let old = self.slots.len();
-        self.slots.grow(capacity);
-        if old > 0 {
-            rehash_grown(&mut self.slots, old, |s| s.1 != 0, |s| mix(s.0));
-        }
+        grow_in_place(&mut self.slots, capacity, |s| s.1 != 0, |s| mix(s.0));
     }
 
     fn get(&self, hash: u64, key: u64) -> u64 {

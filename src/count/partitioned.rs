@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::zeroed::HUGE_PAGE;
+use crate::zeroed::{HUGE_PAGE, Zeroable, Zeroed};
 
 /// Partitions per table (a power of two), chosen by the top bits of a hash.
 pub(crate) const PARTS: usize = 32;
@@ -37,6 +37,23 @@ pub(crate) fn grown_capacity(keys: usize, slots: usize, slot_bytes: usize) -> Op
     })
 }
 
+/// Grows a linear-probing table's `slots` to `capacity` (a power of two)
+/// in place, and moves its entries to where the grown table probes for
+/// them ([`rehash_grown`]). `occupied` tells a slot in use; `hash` gives an
+/// entry's hash, whose low bits are its home slot.
+pub(crate) fn grow_in_place<T: Zeroable>(
+    slots: &mut Zeroed<T>,
+    capacity: usize,
+    occupied: impl Fn(&T) -> bool,
+    hash: impl Fn(&T) -> u64,
+) {
+    let old = slots.len();
+    slots.grow(capacity);
+    if old > 0 {
+        rehash_grown(slots, old, occupied, hash);
+    }
+}
+
 /// Moves the entries of a linear-probing table that has grown from `old`
 /// slots to `slots.len()` (powers of two; the slots past `old` empty) to
 /// where the grown table probes for them, in place: no second array.
@@ -48,7 +65,7 @@ pub(crate) fn grown_capacity(keys: usize, slots: usize, slot_bytes: usize) -> Op
 /// back into) and stops at the latest at the slot just emptied: no entry
 /// is ever taken out from under another's probe, and every entry stays
 /// where a lookup finds it.
-pub(crate) fn rehash_grown<T: Copy + Default>(
+fn rehash_grown<T: Copy + Default>(
     slots: &mut [T],
     old: usize,
     occupied: impl Fn(&T) -> bool,

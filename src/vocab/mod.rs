@@ -234,12 +234,19 @@ fn keep_sorted<T: Copy + Send>(
     if spec.max_size > 0 && entries.len() > max {
         // Keys are distinct, so the order is total and an unstable
         // partition gives the same first `max` as a full sort.
-        let order = |a: &T, b: &T| count(b).cmp(&count(a)).then_with(|| ties(a, b));
-        entries.select_nth_unstable_by(max - 1, order);
+        entries.select_nth_unstable_by(max - 1, by_count_then(&count, &ties));
         entries.truncate(max);
     }
     sort_by_count_first(&mut entries, count, ties);
     entries
+}
+
+/// The vocabulary order: `count` descending, then `ties`.
+fn by_count_then<T>(
+    count: impl Fn(&T) -> u64,
+    ties: impl Fn(&T, &T) -> Ordering,
+) -> impl Fn(&T, &T) -> Ordering {
+    move |a, b| count(b).cmp(&count(a)).then_with(|| ties(a, b))
 }
 
 /// Counts below this each have a class of their own in
@@ -289,13 +296,13 @@ fn sort_by_count_first<T: Copy + Send>(
     // A class can hold most entries (a large domain of huge counts all in
     // the first): each is sorted in parallel too. Only the first holds
     // different counts.
-    let order = |a: &T, b: &T| count(b).cmp(&count(a)).then_with(|| ties(a, b));
+    let order = by_count_then(&count, &ties);
     let (first, equal_counts) = classes.split_at_mut(1);
     rayon::join(
         || {
             first
                 .iter_mut()
-                .for_each(|class| class.par_sort_unstable_by(order))
+                .for_each(|class| class.par_sort_unstable_by(&order))
         },
         || {
             equal_counts
@@ -380,12 +387,12 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     /// The vocabulary order: count descending, then key ascending.
     fn vocab_order<K: Ord>(a: &(K, u64), b: &(K, u64)) -> Ordering {
         b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0))
     }
-    use std::collections::HashMap;
 
     /// `pairs` as the parts of a table: the first two entries, then the rest.
     fn counts_of<'a>(pairs: &[(&'a str, u64)]) -> Vec<std::vec::IntoIter<(&'a [u8], u64)>> {
