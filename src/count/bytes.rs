@@ -69,6 +69,8 @@ struct Part {
     /// The counts of keys counted more than [`COUNT_MASK`] times.
     overflow: HashMap<Box<[u8]>, u64>,
     len: usize,
+    /// Keys counted at least the table's threshold times.
+    kept: usize,
 }
 
 /// A key ready to probe with: its slot's length and tag bits, and its slot
@@ -113,8 +115,21 @@ impl<'k> Probe<'k> {
 }
 
 impl BytesCounts {
+    /// An empty table that tells how many keys each partition counted at
+    /// least `threshold` times ([`kept_per_part`](Self::kept_per_part)).
+    pub(crate) fn with_threshold(threshold: u64) -> BytesCounts {
+        BytesCounts(Partitioned::with_threshold(threshold))
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.0.len()
+    }
+
+    /// How many keys of each partition ([`parts`](Self::parts)) were
+    /// counted at least `min_count` times, when the table keeps that
+    /// number (see [`Partitioned::kept_per_part`]).
+    pub(crate) fn kept_per_part(&self, min_count: u64) -> Option<Vec<usize>> {
+        self.0.kept_per_part(min_count)
     }
 
     /// Adds `n` occurrences of `key`.
@@ -172,9 +187,9 @@ impl BytesCounts {
     /// Adds a group of at most [`GROUP`] keys whose hashes
     /// [`hash_and_prefetch`](Self::hash_and_prefetch) gave.
     pub(crate) fn add_hashed_group(&mut self, group: &[(&[u8], u64)], hashes: &[u64; GROUP]) {
-        let (parts, len) = self.0.parts_mut();
+        let (parts, len, threshold) = self.0.parts_mut();
         for (&(key, n), &hash) in group.iter().zip(hashes) {
-            *len += usize::from(parts[part_of(hash)].add(Probe::new(hash, key), n));
+            *len += usize::from(parts[part_of(hash)].add(Probe::new(hash, key), n, threshold));
         }
     }
 
@@ -296,23 +311,30 @@ impl Part {
         }
     }
 
-    /// Adds `n` occurrences to the key in slot `at` (not empty).
+    /// Adds `n` occurrences to the key in slot `at` (not empty), and
+    /// counts it as kept when its count reaches `threshold`.
     #[inline]
-    fn add_at(&mut self, at: usize, n: u64) {
+    fn add_at(&mut self, at: usize, n: u64, threshold: u64) {
         let s = &mut self.slots[at];
         let count = s.meta & COUNT_MASK;
-        match count.checked_add(n) {
-            Some(sum) if sum < COUNT_MASK => s.meta += n,
+        let (before, after) = match count.checked_add(n) {
+            Some(sum) if sum < COUNT_MASK => {
+                s.meta += n;
+                (count, sum)
+            }
             _ => {
                 // Counted past what a slot holds: the count moves to the
                 // overflow map, and stays there.
                 let s = self.slots[at];
                 let key: Box<[u8]> = self.key(&s).into();
                 let total = self.overflow.entry(key).or_insert(count);
+                let before = *total;
                 *total = total.saturating_add(n);
                 self.slots[at].meta |= COUNT_MASK;
+                (before, *total)
             }
-        }
+        };
+        self.kept += usize::from(before < threshold && after >= threshold);
     }
 
     /// Makes room for `more` new keys without growing.
@@ -325,8 +347,9 @@ impl Part {
     }
 
     /// Adds `n` occurrences of the key of `probe`; whether it was new.
+    /// `threshold` is the table's (see [`add_at`](Self::add_at)).
     #[inline]
-    fn add(&mut self, probe: Probe, n: u64) -> bool {
+    fn add(&mut self, probe: Probe, n: u64, threshold: u64) -> bool {
         self.reserve(1);
         let mask = self.mask();
         let mut at = probe.hash as usize & mask;
@@ -336,7 +359,7 @@ impl Part {
                 break;
             }
             if self.holds(s, &probe) {
-                self.add_at(at, n);
+                self.add_at(at, n, threshold);
                 return false;
             }
             at = (at + 1) & mask;
@@ -352,7 +375,7 @@ impl Part {
             meta: probe.head,
             key,
         };
-        self.add_at(at, n);
+        self.add_at(at, n, threshold);
         self.len += 1;
         true
     }
@@ -390,7 +413,15 @@ impl Part {
 }
 
 impl Partition for Part {
-    fn merge(&mut self, other: &Part) -> usize {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn kept(&self) -> usize {
+        self.kept
+    }
+
+    fn merge(&mut self, other: &Part, threshold: u64) -> usize {
         // No reserving for all of `other`'s keys up front: many are
         // usually in `self` already, and a needless doubling of a table
         // costs more than the rehash when one is needed.
@@ -405,12 +436,12 @@ impl Partition for Part {
             window.push((probe, n));
             if window.len() == 2 * GROUP {
                 for (probe, n) in window.drain(..GROUP) {
-                    added += usize::from(self.add(probe, n));
+                    added += usize::from(self.add(probe, n, threshold));
                 }
             }
         }
         for (probe, n) in window {
-            added += usize::from(self.add(probe, n));
+            added += usize::from(self.add(probe, n, threshold));
         }
         added
     }
@@ -494,6 +525,48 @@ mod tests {
         assert_eq!(listed, expected);
     }
 
+    /// How many keys each partition holds counted at least `min_count`
+    /// times, read off the slots.
+    fn kept_in_slots(table: &BytesCounts, min_count: u64) -> Vec<usize> {
+        table
+            .parts()
+            .map(|p| p.filter(|e| e.1 >= min_count).count())
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Each partition's kept count matches its slots after adds,
+        /// growth and a merge, long keys and counts past a slot's included.
+        #[test]
+        fn partitions_count_the_keys_they_keep(
+            adds in proptest::collection::vec((0u16..3000, 1u64..4), 0..6000),
+            merged in proptest::collection::vec((0u16..3000, 1u64..4), 0..3000),
+            threshold in 1u64..6,
+            huge in proptest::prelude::any::<bool>(),
+        ) {
+            let key = |k: u16| format!("{k}{}", "-long".repeat(usize::from(k % 5)));
+            let fill = |adds: &[(u16, u64)]| {
+                let mut table = BytesCounts::with_threshold(threshold);
+                for &(k, n) in adds {
+                    table.add(key(k).as_bytes(), n);
+                }
+                table
+            };
+            let mut table = fill(&adds);
+            if huge {
+                table.add(b"7", COUNT_MASK - 1);
+                table.add(b"7", 3);
+            }
+            table.merge(&fill(&merged));
+            proptest::prop_assert_eq!(
+                table.kept_per_part(threshold),
+                Some(kept_in_slots(&table, threshold))
+            );
+            proptest::prop_assert_eq!(table.kept_per_part(1), Some(kept_in_slots(&table, 1)));
+            proptest::prop_assert_eq!(table.kept_per_part(threshold + 1), None);
+        }
+    }
+
     #[test]
     fn a_slot_is_24_bytes() {
         assert_eq!(size_of::<Slot>(), 24);
@@ -544,7 +617,7 @@ mod tests {
         let mut part = Part::default();
         for (i, k) in keys.iter().enumerate() {
             for _ in 0..=i {
-                part.add(Probe::new(42, k), 1);
+                part.add(Probe::new(42, k), 1, 1);
             }
         }
         assert_eq!(part.len, keys.len());
@@ -583,6 +656,7 @@ mod tests {
             part.add(
                 Probe::new(xxh3_64(k.as_bytes()), k.as_bytes()),
                 i as u64 + 1,
+                1,
             );
         }
         assert_eq!(format!("{:?}", part.slots), "Zeroed(131072 mapped)");

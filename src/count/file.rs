@@ -288,6 +288,9 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Counts> {
             table,
             total: f.total,
             nulls: f.nulls,
+            // Loaded tables keep no kept count (threshold 1): selection
+            // counts the keys it keeps.
+            min_count: 0,
         });
     }
     Ok(counts)

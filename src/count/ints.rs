@@ -21,6 +21,8 @@ pub(crate) struct IntCounts(Partitioned<Part>);
 struct Part {
     slots: Zeroed<(u64, u64)>,
     len: usize,
+    /// Keys counted at least the table's threshold times.
+    kept: usize,
 }
 
 /// A cheap, well-mixed hash of a key (in-memory only, never persisted).
@@ -34,8 +36,21 @@ fn mix(key: u64) -> u64 {
 }
 
 impl IntCounts {
+    /// An empty table that tells how many keys each partition counted at
+    /// least `threshold` times ([`kept_per_part`](Self::kept_per_part)).
+    pub(crate) fn with_threshold(threshold: u64) -> IntCounts {
+        IntCounts(Partitioned::with_threshold(threshold))
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.0.len()
+    }
+
+    /// How many keys of each partition ([`parts`](Self::parts)) were
+    /// counted at least `min_count` times, when the table keeps that
+    /// number (see [`Partitioned::kept_per_part`]).
+    pub(crate) fn kept_per_part(&self, min_count: u64) -> Option<Vec<usize>> {
+        self.0.kept_per_part(min_count)
     }
 
     /// Adds `n` (at least 1) occurrences of `key`.
@@ -50,8 +65,8 @@ impl IntCounts {
             group.chunks(GROUP).for_each(|g| self.add_group(g));
             return;
         }
-        let (parts, len) = self.0.parts_mut();
-        *len += add_group_hashed(parts, part_of, group);
+        let (parts, len, threshold) = self.0.parts_mut();
+        *len += add_group_hashed(parts, part_of, group, threshold);
     }
 
     /// Starts loading the home slots of a group that
@@ -97,10 +112,12 @@ impl IntCounts {
 
 /// Adds a group of at most [`GROUP`] keys to the partitions `parts`, key `k`
 /// going to `parts[choose(mix(k))]`; returns how many keys were new.
+/// `threshold` is the table's.
 fn add_group_hashed(
     parts: &mut [Part],
     choose: impl Fn(u64) -> usize,
     group: &[(u64, u64)],
+    threshold: u64,
 ) -> usize {
     debug_assert!(group.len() <= GROUP);
     let mut hashes = [0u64; GROUP];
@@ -123,9 +140,12 @@ fn add_group_hashed(
         let p = &mut parts[part[j]];
         // A hit in the home slot (as loaded above, or updated since).
         if seen[j].1 != 0 && seen[j].0 == k {
-            p.slots[home[j]].1 += n;
+            let count = &mut p.slots[home[j]].1;
+            let before = *count;
+            *count += n;
+            p.kept += usize::from(before < threshold && *count >= threshold);
         } else {
-            added += usize::from(p.add_hashed(hashes[j], k, n));
+            added += usize::from(p.add_hashed(hashes[j], k, n, threshold));
         }
     }
     added
@@ -147,21 +167,20 @@ impl Part {
     }
 
     /// Adds `n` (at least 1) occurrences of `key`; whether it was new.
-    fn add_hashed(&mut self, hash: u64, key: u64, n: u64) -> bool {
+    /// Counts the key as kept when its count reaches `threshold`.
+    fn add_hashed(&mut self, hash: u64, key: u64, n: u64, threshold: u64) -> bool {
         self.reserve(1);
         let mask = self.mask();
         let mut at = hash as usize & mask;
         loop {
             let (k, c) = &mut self.slots[at];
-            if *c == 0 {
+            if *c == 0 || *k == key {
+                let (before, new) = (*c, *c == 0);
                 *k = key;
-                *c = n;
-                self.len += 1;
-                return true;
-            }
-            if *k == key {
                 *c += n;
-                return false;
+                self.len += usize::from(new);
+                self.kept += usize::from(before < threshold && *c >= threshold);
+                return new;
             }
             at = (at + 1) & mask;
         }
@@ -191,18 +210,26 @@ impl Part {
 }
 
 impl Partition for Part {
-    fn merge(&mut self, other: &Part) -> usize {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn kept(&self) -> usize {
+        self.kept
+    }
+
+    fn merge(&mut self, other: &Part, threshold: u64) -> usize {
         // No reserving for all of `other`'s keys: see the bytes table.
         let mut added = 0;
         let mut group = Vec::with_capacity(GROUP);
         for s in other.iter() {
             group.push(s);
             if group.len() == GROUP {
-                added += add_group_hashed(std::slice::from_mut(self), |_| 0, &group);
+                added += add_group_hashed(std::slice::from_mut(self), |_| 0, &group, threshold);
                 group.clear();
             }
         }
-        added + add_group_hashed(std::slice::from_mut(self), |_| 0, &group)
+        added + add_group_hashed(std::slice::from_mut(self), |_| 0, &group, threshold)
     }
 }
 
@@ -239,12 +266,37 @@ mod tests {
         assert_eq!(a.get(123_456_789), 0);
     }
 
+    proptest::proptest! {
+        /// Each partition's kept count matches its slots after group adds
+        /// (hits in the home slot and past it), growth and a merge.
+        #[test]
+        fn partitions_count_the_keys_they_keep(
+            adds in proptest::collection::vec((0u64..3000, 1u64..4), 0..6000),
+            merged in proptest::collection::vec((0u64..3000, 1u64..4), 0..3000),
+            threshold in 1u64..6,
+        ) {
+            let fill = |adds: &[(u64, u64)]| {
+                let mut table = IntCounts::with_threshold(threshold);
+                adds.chunks(GROUP).for_each(|g| table.add_group(g));
+                table
+            };
+            let mut table = fill(&adds);
+            table.merge(&fill(&merged));
+            let in_slots = |min: u64| -> Vec<usize> {
+                table.parts().map(|p| p.filter(|e| e.1 >= min).count()).collect()
+            };
+            proptest::prop_assert_eq!(table.kept_per_part(threshold), Some(in_slots(threshold)));
+            proptest::prop_assert_eq!(table.kept_per_part(0), Some(in_slots(1)));
+            proptest::prop_assert_eq!(table.kept_per_part(threshold + 1), None);
+        }
+    }
+
     #[test]
     fn a_partition_grown_past_a_huge_page_keeps_every_key() {
         // 90,000 keys need 262,144 slots (4 MiB): mapped, not on the heap.
         let mut part = Part::default();
         for k in 0..90_000u64 {
-            part.add_hashed(mix(k), k, k + 1);
+            part.add_hashed(mix(k), k, k + 1, 1);
         }
         assert_eq!(format!("{:?}", part.slots), "Zeroed(262144 mapped)");
         let copy = part.clone();

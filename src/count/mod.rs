@@ -46,6 +46,8 @@ pub struct FeatureCounts {
     table: KeyCounts,
     total: u64,
     nulls: u64,
+    /// The spec's `min_count`: the table tells how many keys reached it.
+    min_count: u64,
 }
 
 /// A feature's column in a batch, ready to count.
@@ -182,10 +184,11 @@ impl FeatureCounts {
             None => {
                 self.key_type = Some(key_type);
                 self.key_type_source = source.to_string();
+                let min_count = self.min_count;
                 self.table = match key_type {
-                    KeyType::Bytes => KeyCounts::Bytes(BytesCounts::default()),
-                    KeyType::Int => KeyCounts::Int(IntCounts::default()),
-                    KeyType::Uint => KeyCounts::Uint(IntCounts::default()),
+                    KeyType::Bytes => KeyCounts::Bytes(BytesCounts::with_threshold(min_count)),
+                    KeyType::Int => KeyCounts::Int(IntCounts::with_threshold(min_count)),
+                    KeyType::Uint => KeyCounts::Uint(IntCounts::with_threshold(min_count)),
                 };
                 Ok(())
             }
@@ -274,7 +277,14 @@ impl Counts {
         Counts {
             names: spec.features().iter().map(|f| f.name.clone()).collect(),
             columns: spec.features().iter().map(|f| f.column.clone()).collect(),
-            features: vec![FeatureCounts::default(); spec.features().len()],
+            features: spec
+                .features()
+                .iter()
+                .map(|f| FeatureCounts {
+                    min_count: f.min_count,
+                    ..FeatureCounts::default()
+                })
+                .collect(),
             rows: 0,
             inputs: Vec::new(),
         }

@@ -93,16 +93,45 @@ fn rehash_grown<T: Copy + Default>(
 /// One partition of a count table.
 pub(crate) trait Partition: Clone + Default + Send + Sync {
     /// Adds every count of `other` (the same partition of another table);
-    /// returns how many keys were new.
-    fn merge(&mut self, other: &Self) -> usize;
+    /// returns how many keys were new. `threshold` is the table's
+    /// ([`Partitioned::with_threshold`]).
+    fn merge(&mut self, other: &Self, threshold: u64) -> usize;
+
+    /// Distinct keys in this partition.
+    fn len(&self) -> usize;
+
+    /// Keys in this partition counted at least the table's threshold times.
+    fn kept(&self) -> usize;
 }
 
-/// The partitions of one table, and how many keys they hold.
-#[derive(Debug, Clone, Default)]
+/// The partitions of one table, how many keys they hold, and the count
+/// from which each partition counts a key as kept: the feature's
+/// `min_count`, so that selection knows how many keys each partition
+/// keeps without a pass over its slots.
+#[derive(Debug, Clone)]
 pub(crate) struct Partitioned<P> {
     /// Empty until the first key, then [`PARTS`] partitions.
     parts: Vec<P>,
     len: usize,
+    threshold: u64,
+}
+
+impl<P> Default for Partitioned<P> {
+    fn default() -> Self {
+        Partitioned::with_threshold(1)
+    }
+}
+
+impl<P> Partitioned<P> {
+    /// An empty table whose partitions count the keys counted at least
+    /// `threshold` times (at least once, when `threshold` is 0).
+    pub(crate) fn with_threshold(threshold: u64) -> Self {
+        Partitioned {
+            parts: Vec::new(),
+            len: 0,
+            threshold: threshold.max(1),
+        }
+    }
 }
 
 impl<P: Partition> Partitioned<P> {
@@ -111,13 +140,27 @@ impl<P: Partition> Partitioned<P> {
         self.len
     }
 
-    /// The partitions (made on first use) and the key count, which the
-    /// caller raises by the keys it adds.
-    pub(crate) fn parts_mut(&mut self) -> (&mut [P], &mut usize) {
+    /// The partitions (made on first use), the key count, which the caller
+    /// raises by the keys it adds, and the threshold
+    /// ([`with_threshold`](Self::with_threshold)).
+    pub(crate) fn parts_mut(&mut self) -> (&mut [P], &mut usize, u64) {
         if self.parts.is_empty() {
             self.parts = vec![P::default(); PARTS];
         }
-        (&mut self.parts, &mut self.len)
+        (&mut self.parts, &mut self.len, self.threshold)
+    }
+
+    /// How many keys each partition holds that were counted at least
+    /// `min_count` times, in partition order, when the partitions keep
+    /// that number: `min_count` is at most 1 or the table's threshold.
+    pub(crate) fn kept_per_part(&self, min_count: u64) -> Option<Vec<usize>> {
+        if min_count <= 1 {
+            Some(self.parts.iter().map(P::len).collect())
+        } else if min_count == self.threshold {
+            Some(self.parts.iter().map(P::kept).collect())
+        } else {
+            None
+        }
     }
 
     /// The partition of `hash`, unless the table is still empty.
@@ -135,11 +178,11 @@ impl<P: Partition> Partitioned<P> {
         if other.parts.is_empty() {
             return;
         }
-        let (parts, len) = self.parts_mut();
+        let (parts, len, threshold) = self.parts_mut();
         let added: usize = parts
             .par_iter_mut()
             .zip(&other.parts)
-            .map(|(mine, theirs)| mine.merge(theirs))
+            .map(|(mine, theirs)| mine.merge(theirs, threshold))
             .sum();
         *len += added;
     }

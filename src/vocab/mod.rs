@@ -171,16 +171,19 @@ fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature
         // Nothing was ever counted: a bytes feature with no keys.
         KeyCounts::Empty => (SelectedKeys::Bytes(ByteKeys::from_keys(&[])), Vec::new()),
         KeyCounts::Bytes(m) => {
-            let (k, c) = select_byte_entries(&m.parts().collect::<Vec<_>>(), fs);
+            let parts: Vec<_> = m.parts().collect();
+            let kept = m.kept_per_part(fs.min_count);
+            let (k, c) = select_byte_entries(&parts, kept, fs);
             (SelectedKeys::Bytes(k), c)
         }
         KeyCounts::Int(m) => {
             let parts: Vec<_> = m.parts().map(|p| p.map(|(k, n)| (k as i64, n))).collect();
-            let (k, c) = select_entries(&parts, fs);
+            let (k, c) = select_entries(&parts, m.kept_per_part(fs.min_count), fs);
             (SelectedKeys::Int(k), c)
         }
         KeyCounts::Uint(m) => {
-            let (k, c) = select_entries(&m.parts().collect::<Vec<_>>(), fs);
+            let parts: Vec<_> = m.parts().collect();
+            let (k, c) = select_entries(&parts, m.kept_per_part(fs.min_count), fs);
             (SelectedKeys::Uint(k), c)
         }
     };
@@ -313,12 +316,19 @@ fn sort_by_count_first<T: Copy + Send>(
 }
 
 /// The entries of every part that `keep` keeps, `map`ped, in part order.
+/// `kept` is how many each part keeps, when the table knows
+/// ([`kept_per_part`](crate::count::BytesCounts::kept_per_part)).
 ///
-/// Collected in two passes (count, then fill) into one vector of the exact
-/// size: rayon's `filter` + `collect` would grow a vector per split, then
-/// copy them all into one more, and each fresh page costs a fault.
+/// Collected into one vector of the exact size, in two passes when `kept`
+/// is not given (count, then fill): rayon's `filter` + `collect` would grow
+/// a vector per split, then copy them all into one more, and each fresh
+/// page costs a fault.
+///
+/// # Panics
+/// When a part keeps another number of entries than `kept` says.
 fn collect_kept<I, E, T>(
     parts: &[I],
+    kept: Option<Vec<usize>>,
     keep: impl Fn(&E) -> bool + Sync,
     map: impl Fn(E) -> T + Sync,
 ) -> Vec<T>
@@ -326,10 +336,12 @@ where
     I: Iterator<Item = E> + Clone + Sync,
     T: Default + Send,
 {
-    let mut ends: Vec<usize> = parts
-        .par_iter()
-        .map(|p| p.clone().filter(&keep).count())
-        .collect();
+    let mut ends: Vec<usize> = kept.unwrap_or_else(|| {
+        parts
+            .par_iter()
+            .map(|p| p.clone().filter(&keep).count())
+            .collect()
+    });
     let total = crate::parts::sizes_to_ends(&mut ends);
     let mut kept = Vec::new();
     (0..total)
@@ -345,19 +357,24 @@ where
                 *slot = map(e);
                 filled += 1;
             }
-            assert_eq!(filled, out.len(), "a part changed between two passes");
+            assert_eq!(filled, out.len(), "a part kept other entries than counted");
         });
     kept
 }
 
 /// The keys of the `parts` that `spec` keeps, in vocabulary order, with
-/// their counts; filtered and sorted in parallel.
-fn select_entries<I, K>(parts: &[I], spec: &FeatureSpec) -> (Vec<K>, Vec<u64>)
+/// their counts; filtered and sorted in parallel. `kept` is how many keys
+/// each part keeps, when known ([`collect_kept`]).
+fn select_entries<I, K>(
+    parts: &[I],
+    kept: Option<Vec<usize>>,
+    spec: &FeatureSpec,
+) -> (Vec<K>, Vec<u64>)
 where
     I: Iterator<Item = (K, u64)> + Clone + Sync,
     K: Ord + Copy + Send + Default,
 {
-    let entries = collect_kept(parts, |(_, n)| *n >= spec.min_count, |e| e);
+    let entries = collect_kept(parts, kept, |(_, n)| *n >= spec.min_count, |e| e);
     keep_sorted(entries, spec, |e| e.1, |a, b| a.0.cmp(&b.0))
         .into_par_iter()
         .unzip()
@@ -366,12 +383,17 @@ where
 /// [`select_entries`] for byte keys, which sorts on each key's
 /// [`sort_prefix`] and reads a key only on a tie: millions of keys share
 /// small counts, and comparing them would chase a pointer each time.
-fn select_byte_entries<'a, I>(parts: &[I], spec: &FeatureSpec) -> (ByteKeys, Vec<u64>)
+fn select_byte_entries<'a, I>(
+    parts: &[I],
+    kept: Option<Vec<usize>>,
+    spec: &FeatureSpec,
+) -> (ByteKeys, Vec<u64>)
 where
     I: Iterator<Item = (&'a [u8], u64)> + Clone + Sync,
 {
     let entries = collect_kept(
         parts,
+        kept,
         |(_, n)| *n >= spec.min_count,
         |(k, n)| (k, n, sort_prefix(k)),
     );
@@ -407,14 +429,18 @@ mod tests {
         spec.min_count = 2;
         let (keys, counts) = select_entries(
             &counts_of(&[("b", 3), ("a", 3), ("c", 5), ("d", 1), ("e", 2)]),
+            None,
             &spec,
         );
         let keys: Vec<&[u8]> = keys.iter().map(|k| &**k).collect();
         assert_eq!(keys, [&b"c"[..], b"a", b"b", b"e"]);
         assert_eq!(counts, [5, 3, 3, 2]);
         spec.max_size = 2;
-        let (keys, _) =
-            select_entries(&counts_of(&[("b", 3), ("a", 3), ("c", 5), ("e", 2)]), &spec);
+        let (keys, _) = select_entries(
+            &counts_of(&[("b", 3), ("a", 3), ("c", 5), ("e", 2)]),
+            None,
+            &spec,
+        );
         assert_eq!(keys, [&b"c"[..], b"a"]);
     }
 
@@ -441,10 +467,14 @@ mod tests {
                     Some(part.iter().copied())
                 })
                 .collect();
-            let plain = select_entries(&[entries.iter().copied()], &spec);
-            proptest::prop_assert_eq!(&select_entries(&parts, &spec), &plain);
-            let bytes = select_byte_entries(&parts, &spec);
-            proptest::prop_assert_eq!(bytes, (ByteKeys::from_keys(&plain.0), plain.1));
+            let plain = select_entries(&[entries.iter().copied()], None, &spec);
+            proptest::prop_assert_eq!(&select_entries(&parts, None, &spec), &plain);
+            let bytes = select_byte_entries(&parts, None, &spec);
+            proptest::prop_assert_eq!(&bytes, &(ByteKeys::from_keys(&plain.0), plain.1.clone()));
+            // Given how many keys each part keeps, as a table tells.
+            let kept: Vec<usize> = parts.iter().map(|p| p.clone().filter(|e| e.1 >= 2).count()).collect();
+            proptest::prop_assert_eq!(&select_entries(&parts, Some(kept.clone()), &spec), &plain);
+            proptest::prop_assert_eq!(select_byte_entries(&parts, Some(kept), &spec), bytes);
         }
     }
 
@@ -489,6 +519,6 @@ mod tests {
         let spec = FeatureSpec::new("f");
         let map: HashMap<i64, u64> = [(10, 1), (-5, 1), (2, 1)].into_iter().collect();
         let parts = [map.iter().map(|(k, n)| (*k, *n))];
-        assert_eq!(select_entries(&parts, &spec).0, [-5, 2, 10]);
+        assert_eq!(select_entries(&parts, None, &spec).0, [-5, 2, 10]);
     }
 }
