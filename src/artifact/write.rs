@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::hash;
 use crate::keys::Key;
 use crate::vocab::{SelectedFeature, SelectedKeys, Selection};
+use crate::zeroed::Zeroed;
 
 /// A selection's artifact, laid out: the manifest (which records where
 /// every section is) and the length of the data region behind it. The
@@ -143,6 +144,39 @@ fn fill_feature(f: &SelectedFeature, s: &Sections, start: usize, part: &mut [u8]
     put_table(&f.keys, &mut part[range(&s.table)]);
 }
 
+/// Digit width of [`sort_by_home`]: 2048 counters fit the L1 cache.
+const HOME_DIGIT_BITS: u32 = 11;
+
+/// `placed` (hash, index) pairs, given in index order, ordered by home slot
+/// (`hash & mask`), then index: a stable least-significant-digit radix
+/// sort on the home bits alone, [`HOME_DIGIT_BITS`] at a time: two passes
+/// for a table of up to 4M slots. On the benchmark's 2M `user_id` keys it
+/// takes 29 ms where a parallel comparison sort took 48 ms. Both arrays
+/// are [`Zeroed`] (huge pages): in 4 KiB pages, faulting in the second
+/// one alone took 17 ms.
+fn sort_by_home(mut placed: Zeroed<(u64, u64)>, mask: usize) -> Zeroed<(u64, u64)> {
+    let home_bits = usize::BITS - mask.leading_zeros();
+    let mut moved = Zeroed::new(placed.len());
+    for shift in (0..home_bits).step_by(HOME_DIGIT_BITS as usize) {
+        let digit = |hash: u64| (hash as usize & mask) >> shift & ((1 << HOME_DIGIT_BITS) - 1);
+        let mut next = vec![0usize; 1 << HOME_DIGIT_BITS];
+        for &(hash, _) in placed.iter() {
+            next[digit(hash)] += 1;
+        }
+        let mut start = 0;
+        for n in &mut next {
+            (*n, start) = (start, start + *n);
+        }
+        for &entry in placed.iter() {
+            let d = digit(entry.0);
+            moved[next[d]] = entry;
+            next[d] += 1;
+        }
+        std::mem::swap(&mut placed, &mut moved);
+    }
+    placed
+}
+
 /// Writes `words` as u64 LE into `out`, which holds exactly them.
 fn put_words(out: &mut [u8], words: impl IntoIterator<Item = u64>) {
     for (slot, w) in out.chunks_exact_mut(8).zip(words) {
@@ -186,17 +220,43 @@ fn put_table(keys: &SelectedKeys, out: &mut [u8]) {
             SelectedKeys::Uint(k) => Key::Uint(k[i]),
         })
     };
-    // n fits u32: the layout checked the ids fit int32.
-    let mut placed: Vec<(u64, u32)> = (0..n)
-        .into_par_iter()
-        .map(|i| (hash_of(i), i as u32))
-        .collect();
-    placed.par_sort_unstable_by_key(|&(hash, i)| (hash as usize & mask, i));
-    for (hash, i) in placed {
+    let mut placed = Zeroed::new(n);
+    placed
+        .par_iter_mut()
+        .enumerate()
+        .for_each(|(i, e)| *e = (hash_of(i), i as u64));
+    let placed = sort_by_home(placed, mask);
+    for &(hash, i) in placed.iter() {
+        // i fits u32: the layout checked the ids fit int32.
+        let i = i as u32;
         let mut slot = hash as usize & mask;
         while read_u64(out, slot) != 0 {
             slot = (slot + 1) & mask;
         }
         out[8 * slot..8 * slot + 8].copy_from_slice(&table_entry(hash, i).to_le_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// The radix sort gives the order of a sort by (home slot, index),
+        /// for tables of one to 2^25 slots (one to three digits).
+        #[test]
+        fn sorting_by_home_matches_a_comparison_sort(
+            hashes in proptest::collection::vec(proptest::prelude::any::<u64>(), 0..3000),
+            home_bits in 0u32..26,
+        ) {
+            let mask = (1usize << home_bits) - 1;
+            let mut placed = Zeroed::new(hashes.len());
+            for (i, (e, &h)) in placed.iter_mut().zip(&hashes).enumerate() {
+                *e = (h, i as u64);
+            }
+            let mut expected = placed.to_vec();
+            expected.sort_by_key(|&(hash, i)| (hash as usize & mask, i));
+            proptest::prop_assert_eq!(&sort_by_home(placed, mask)[..], &expected[..]);
+        }
     }
 }
