@@ -16,13 +16,20 @@ pub(crate) fn prefetch<T>(slice: &[T], index: usize) {
     }
 }
 
-/// [`prefetch`], and also the cache line of the element's last byte: the
-/// same line, or the next for an element that straddles two.
+/// Asks the CPU to start loading the `n` elements of `slice` from `index`
+/// (as many as there are), at most 64 bytes: the cache line of their first
+/// byte and that of their last, which is the same line or the next.
+///
+/// A linear probe reads the slots after its home slot whenever that one
+/// holds another key; loading the next slot with the home slot keeps that
+/// read off the critical path.
 #[inline(always)]
-pub(crate) fn prefetch_whole<T>(slice: &[T], index: usize) {
-    if let Some(item) = slice.get(index) {
-        prefetch_byte(item, 0);
-        prefetch_byte(item, size_of::<T>().saturating_sub(1));
+pub(crate) fn prefetch_run<T>(slice: &[T], index: usize, n: usize) {
+    debug_assert!(n >= 1 && n * size_of::<T>() <= 64);
+    if let Some(first) = slice.get(index) {
+        prefetch_byte(first, 0);
+        let last = slice.get(index + n - 1).unwrap_or(&slice[slice.len() - 1]);
+        prefetch_byte(last, size_of::<T>().saturating_sub(1));
     }
 }
 
