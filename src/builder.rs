@@ -8,10 +8,11 @@ use arrow_array::RecordBatch;
 
 use crate::artifact::Vocabulary;
 use crate::artifact::write;
+use crate::atomic::AtomicFile;
 use crate::count::Counts;
 use crate::error::Result;
 use crate::spec::Spec;
-use crate::vocab;
+use crate::vocab::{self, Selection};
 use crate::zeroed::Zeroed;
 
 /// Counts values and turns the counts into a [`Vocabulary`].
@@ -166,13 +167,18 @@ impl VocabularyBuilder {
         self,
         zeroed: impl FnOnce(usize) -> B + Send,
     ) -> Result<B> {
+        self.selected(|selection| write::serialize(selection, zeroed))
+    }
+
+    /// Selects the vocabularies and hands them to `then`, on the builder's
+    /// thread pool.
+    fn selected<R: Send>(self, then: impl FnOnce(&Selection) -> Result<R> + Send) -> Result<R> {
         let VocabularyBuilder {
             spec,
             counts,
             threads,
         } = self;
-        crate::count::thread_pool(threads)?
-            .install(|| write::serialize(&vocab::select(&spec, counts)?, zeroed))
+        crate::count::thread_pool(threads)?.install(|| then(&vocab::select(&spec, counts)?))
     }
 
     /// Builds the vocabulary in memory.
@@ -189,12 +195,15 @@ impl VocabularyBuilder {
     /// # Errors
     /// As [`into_bytes`](Self::into_bytes), and [`Error::Io`](crate::Error::Io).
     pub fn save(self, path: impl AsRef<Path>) -> Result<Vocabulary> {
-        // In 2 MiB pages: a 100 MB artifact in 4 KiB pages took ~25k page
-        // faults, one thread zeroing them.
-        let bytes = self.serialize(Zeroed::new)?;
-        write::save_atomic(path.as_ref(), &bytes)?;
+        let path = path.as_ref();
+        let out = AtomicFile::create(path)?;
+        // Written to the file piece by piece while it is serialized, in a
+        // buffer of 2 MiB pages: a 100 MB artifact in 4 KiB pages took
+        // ~25k page faults, one thread zeroing them.
+        let bytes = self.selected(|selection| write::serialize_to_file(selection, &out, path))?;
+        out.commit()?;
         let mut vocab = Vocabulary::from_buffer(bytes)?;
-        vocab.set_path(path.as_ref());
+        vocab.set_path(path);
         Ok(vocab)
     }
 }

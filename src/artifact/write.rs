@@ -3,6 +3,11 @@
 //! The sections are placed before any is written, so that the manifest
 //! (which says where they are) can go first and the body is written in
 //! place, in one buffer.
+//!
+//! Saved to a file, each feature's sections are written out as soon as
+//! they are filled, and the kernel is asked to start writing them to disk
+//! then: by the time the last section is done, most of the file is on its
+//! way, and the `fsync` that makes it durable has little left to wait for.
 
 use std::io::Write;
 use std::ops::{DerefMut, Range};
@@ -79,20 +84,99 @@ pub(crate) fn serialize<B: DerefMut<Target = [u8]>>(
     selection: &Selection,
     zeroed: impl FnOnce(usize) -> B,
 ) -> Result<B> {
+    serialize_with(selection, zeroed, &|_, _| Ok(()))
+}
+
+/// Serializes a selection into a buffer of zeroes that `zeroed` makes, and
+/// into `out`: each piece of the artifact is written at its offset as soon
+/// as it is complete, the header last ([`serialize_with`]).
+pub(crate) fn serialize_to_file(
+    selection: &Selection,
+    out: &AtomicFile,
+    path: &Path,
+) -> Result<Zeroed<u8>> {
+    #[cfg(unix)]
+    {
+        serialize_with(selection, Zeroed::new, &|offset, bytes| {
+            use std::os::unix::fs::FileExt;
+            let file = out.file();
+            file.write_all_at(bytes, offset as u64)
+                .map_err(|e| Error::io(path, e))?;
+            start_writeback(file, offset, bytes.len());
+            Ok(())
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let bytes = serialize(selection, Zeroed::new)?;
+        out.file()
+            .write_all(&bytes)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(bytes)
+    }
+}
+
+/// Asks the kernel to start writing `len` bytes of `file` from `offset`
+/// to disk, without waiting (`sync_file_range`, on Linux; elsewhere
+/// nothing): a hint, whose failure only leaves the work to `fsync`.
+fn start_writeback(file: &std::fs::File, offset: usize, len: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+            return;
+        };
+        // SAFETY: the descriptor is open for the borrow of `file`, and the
+        // call only reads its integer arguments.
+        #[allow(unsafe_code)]
+        let _ = unsafe {
+            libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE)
+        };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, offset, len);
+}
+
+/// Where a piece of the artifact goes once it is complete: its offset in
+/// the file and its bytes.
+type Sink<'s> = dyn Fn(usize, &[u8]) -> Result<()> + Sync + 's;
+
+/// [`serialize`], handing each piece to `sink` once it is complete: every
+/// feature's sections but its lookup table, then its table, in parallel
+/// across features; then the header and manifest, once the checksum over
+/// everything else is known.
+fn serialize_with<B: DerefMut<Target = [u8]>>(
+    selection: &Selection,
+    zeroed: impl FnOnce(usize) -> B,
+    sink: &Sink<'_>,
+) -> Result<B> {
     let planned = plan(selection)?;
     let frame = start_frame(&planned.json, 0);
     let mut out = zeroed(frame.len() + planned.data_len);
     out[..frame.len()].copy_from_slice(&frame);
-    fill(selection, &planned.manifest, &mut out[frame.len()..]);
+    let data_sink = |offset: usize, bytes: &[u8]| sink(frame.len() + offset, bytes);
+    fill(
+        selection,
+        &planned.manifest,
+        &mut out[frame.len()..],
+        &data_sink,
+    )?;
     finish_frame(&VOCABULARY_FILE, &mut out);
+    sink(0, &out[..frame.len()])?;
     Ok(out)
 }
 
 /// Writes every feature's sections where `manifest` placed them in the
-/// data region `data` (zeroed). A feature's sections are consecutive, so
-/// the region splits into one part per feature, and the parts are filled
-/// in parallel.
-fn fill(selection: &Selection, manifest: &Manifest, data: &mut [u8]) {
+/// data region `data` (zeroed), handing each feature's pieces to `sink`
+/// (offsets in the data region) as [`fill_feature`] completes them. A
+/// feature's sections are consecutive, so the region splits into one part
+/// per feature, and the parts are filled in parallel.
+fn fill(
+    selection: &Selection,
+    manifest: &Manifest,
+    data: &mut [u8],
+    sink: &Sink<'_>,
+) -> Result<()> {
     use rayon::prelude::*;
     let extents: Vec<Range<usize>> = manifest
         .features
@@ -108,7 +192,9 @@ fn fill(selection: &Selection, manifest: &Manifest, data: &mut [u8]) {
         .par_iter()
         .zip(&manifest.features)
         .zip(parts)
-        .for_each(|((f, placed), (start, part))| fill_feature(f, &placed.sections, start, part));
+        .try_for_each(|((f, placed), (start, part))| {
+            fill_feature(f, &placed.sections, start, part, sink)
+        })
 }
 
 /// Where a feature's sections start and end in the data region.
@@ -126,8 +212,16 @@ fn extent(s: &Sections) -> Range<usize> {
 }
 
 /// Writes one feature's sections into `part`, its part of the data region
-/// (zeroed), which starts at offset `start` of the region.
-fn fill_feature(f: &SelectedFeature, s: &Sections, start: usize, part: &mut [u8]) {
+/// (zeroed), which starts at offset `start` of the region, and hands
+/// `sink` the part up to its lookup table (keys, offsets, counts), then the
+/// table, as each is complete.
+fn fill_feature(
+    f: &SelectedFeature,
+    s: &Sections,
+    start: usize,
+    part: &mut [u8],
+    sink: &Sink<'_>,
+) -> Result<()> {
     let range = |s: &Section| s.offset as usize - start..(s.offset + s.len) as usize - start;
     match &f.keys {
         SelectedKeys::Bytes(keys) => {
@@ -141,7 +235,10 @@ fn fill_feature(f: &SelectedFeature, s: &Sections, start: usize, part: &mut [u8]
         SelectedKeys::Uint(keys) => put_words(&mut part[range(&s.keys)], keys.iter().copied()),
     }
     put_words(&mut part[range(&s.counts)], f.counts.iter().copied());
-    put_table(&f.keys, &mut part[range(&s.table)]);
+    let table = range(&s.table);
+    sink(start, &part[..table.start])?;
+    put_table(&f.keys, &mut part[table.clone()]);
+    sink(start + table.start, &part[table])
 }
 
 /// Digit width of [`sort_by_home`]: 2048 counters fit the L1 cache.
