@@ -73,8 +73,12 @@ mod error;
 mod hash;
 mod id;
 mod keys;
+#[cfg(feature = "parquet")]
+mod pages;
 mod parts;
 mod prefetch;
+#[cfg(feature = "parquet")]
+mod rle;
 #[cfg(feature = "parquet")]
 mod scan;
 mod spec;

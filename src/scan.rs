@@ -14,10 +14,12 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 use parquet::basic::Encoding;
+use parquet::file::metadata::ParquetMetaData;
 
 use crate::count::{InputFile, key_type_of};
 use crate::error::{Error, Result};
 use crate::keys::KeyType;
+use crate::pages::{ChunkCounts, PagedColumn};
 
 /// Rows per batch when scanning.
 pub(crate) const BATCH_SIZE: usize = 64 * 1024;
@@ -215,6 +217,38 @@ impl ParquetInput {
         Ok((index, Some(key_type)))
     }
 
+    /// `column` when its chunks can be counted page by page
+    /// ([`PagedColumn`]): a string or binary column, or a list of them,
+    /// dictionary-encoded throughout (read as Arrow dictionaries).
+    pub(crate) fn paged_column(&self, column: &str) -> Option<PagedColumn> {
+        let field = self.meta.schema().field_with_name(column).ok()?;
+        let values = match field.data_type() {
+            DataType::List(item) | DataType::LargeList(item) => item.data_type(),
+            other => other,
+        };
+        let DataType::Dictionary(_, values) = values else {
+            return None;
+        };
+        let utf8 = match values.as_ref() {
+            DataType::Utf8 | DataType::LargeUtf8 => true,
+            DataType::Binary | DataType::LargeBinary => false,
+            _ => return None,
+        };
+        let leaf = dictionary_leaf(self.meta.metadata(), column)?;
+        PagedColumn::new(self.meta.metadata(), leaf, utf8)
+    }
+
+    /// Counts row group `row_group`'s chunk of `column` from its pages;
+    /// `None` when the Arrow reader has to read it instead.
+    pub(crate) fn count_pages(
+        &self,
+        row_group: usize,
+        column: &PagedColumn,
+    ) -> Option<ChunkCounts> {
+        let file = File::open(&self.path).ok()?;
+        column.count(file, self.meta.metadata(), row_group)
+    }
+
     /// Reads row group `row_group`, only the given root columns, and hands
     /// each batch to `each`.
     pub(crate) fn read_row_group(
@@ -249,36 +283,31 @@ impl ParquetInput {
     }
 }
 
+/// The leaf of root column `root` when it is its only leaf and every data
+/// page of it, in every row group, is dictionary-encoded.
+fn dictionary_leaf(parquet: &ParquetMetaData, root: &str) -> Option<usize> {
+    let schema = parquet.file_metadata().schema_descr();
+    let mut leaves = (0..schema.num_columns())
+        .filter(|&i| schema.column(i).path().parts().first().map(String::as_str) == Some(root));
+    let leaf = leaves.next()?;
+    let only_dictionary = leaves.next().is_none()
+        && parquet.num_row_groups() > 0
+        && parquet.row_groups().iter().all(|g| {
+            let c = g.column(leaf);
+            c.dictionary_page_offset().is_some()
+                && c.page_encoding_stats_mask().is_some_and(|m| {
+                    m.is_only(Encoding::PLAIN_DICTIONARY) || m.is_only(Encoding::RLE_DICTIONARY)
+                })
+        });
+    only_dictionary.then_some(leaf)
+}
+
 /// The file's Arrow schema with dictionary types for the columns of
 /// `columns` that are dictionary-encoded throughout, or `None` when there
 /// are none.
 fn dictionary_hint(meta: &ArrowReaderMetadata, columns: &[String]) -> Option<SchemaRef> {
     let schema = meta.schema();
     let parquet = meta.metadata();
-    let all_dictionary = |root: &str| -> bool {
-        let leaves: Vec<usize> = (0..parquet.file_metadata().schema_descr().num_columns())
-            .filter(|&i| {
-                parquet
-                    .file_metadata()
-                    .schema_descr()
-                    .column(i)
-                    .path()
-                    .parts()
-                    .first()
-                    .map(String::as_str)
-                    == Some(root)
-            })
-            .collect();
-        leaves.len() == 1
-            && parquet.num_row_groups() > 0
-            && parquet.row_groups().iter().all(|g| {
-                let c = g.column(leaves[0]);
-                c.dictionary_page_offset().is_some()
-                    && c.page_encoding_stats_mask().is_some_and(|m| {
-                        m.is_only(Encoding::PLAIN_DICTIONARY) || m.is_only(Encoding::RLE_DICTIONARY)
-                    })
-            })
-    };
     let dictionary = |dt: &DataType| -> Option<DataType> {
         match dt {
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary => {
@@ -295,7 +324,9 @@ fn dictionary_hint(meta: &ArrowReaderMetadata, columns: &[String]) -> Option<Sch
         .fields()
         .iter()
         .map(|f| {
-            let hinted = if columns.iter().any(|c| c == f.name()) && all_dictionary(f.name()) {
+            let hinted = if columns.iter().any(|c| c == f.name())
+                && dictionary_leaf(parquet, f.name()).is_some()
+            {
                 match f.data_type() {
                     DataType::List(item) => dictionary(item.data_type())
                         .map(|d| DataType::List(Arc::new(item.as_ref().clone().with_data_type(d)))),

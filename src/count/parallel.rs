@@ -15,7 +15,11 @@
 //! Dictionary columns (and lists of them) take no table while a row group
 //! is read: a thread sums their keys per dictionary entry in a
 //! [`DictionaryTally`] of its own, and counts the entries once, when the
-//! row group ends (or its dictionary changes).
+//! row group ends (or its dictionary changes). A string column that is
+//! dictionary-encoded throughout is not even read as Arrow arrays: its
+//! chunk's dictionary indices are summed straight from the Parquet pages
+//! ([`crate::pages`]), and the Arrow reader reads only the other columns
+//! (and any chunk the page path declines).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -29,6 +33,7 @@ use rayon::prelude::*;
 
 use super::{Column, Counts, DictionaryTally, FeatureCounts, thread_pool};
 use crate::error::Result;
+use crate::pages::PagedColumn;
 use crate::scan::ParquetInput;
 use crate::spec::Spec;
 
@@ -63,21 +68,24 @@ pub(crate) fn count_files(
         // Columns and key types are checked on every footer before any data
         // is read, in the order the inputs were given.
         let mut base = Counts::new(spec);
+        // Per input, each feature's root column, and whether its chunks
+        // can be counted from their pages.
         let mut roots: Vec<Vec<usize>> = Vec::with_capacity(inputs.len());
+        let mut paged: Vec<Vec<Option<PagedColumn>>> = Vec::with_capacity(inputs.len());
         for input in &inputs {
             let mut file_roots = Vec::new();
+            let mut file_paged = Vec::new();
             for (i, f) in spec.features().iter().enumerate() {
                 let (root, key_type) = input.column(&f.name, &f.column)?;
                 let (name, fc) = base.feature_mut(i);
                 if let Some(key_type) = key_type {
                     fc.set_key_type(name, key_type, &input.name())?;
                 }
-                if !file_roots.contains(&root) {
-                    file_roots.push(root);
-                }
+                file_roots.push(root);
+                file_paged.push(input.paged_column(&f.column));
             }
-            file_roots.sort_unstable();
             roots.push(file_roots);
+            paged.push(file_paged);
             base.record_input(input.record());
         }
         progress.start(inputs.iter().map(ParquetInput::num_rows).sum());
@@ -103,13 +111,25 @@ pub(crate) fn count_files(
                 };
                 let input = &inputs[f];
                 let source = input.name();
-                let read = input
-                    .read_row_group(g, &roots[f], |batch| {
+                // Chunks counted from their pages first; the Arrow reader
+                // reads the other columns (and any chunk declined).
+                let unread = worker.count_pages(input, g, &paged[f]);
+                let mut unread_roots: Vec<usize> = unread.map(|i| roots[f][i]).collect();
+                unread_roots.sort_unstable();
+                unread_roots.dedup();
+                let read = if unread_roots.is_empty() {
+                    let rows = input.row_group_rows(g);
+                    worker.own.rows += rows;
+                    progress.advance(rows);
+                    Ok(())
+                } else {
+                    input.read_row_group(g, &unread_roots, |batch| {
                         worker.count_batch(&mut take, context.index(), batch, &source)?;
                         progress.advance(batch.num_rows() as u64);
                         Ok(())
                     })
-                    .and_then(|()| worker.finish_row_group(&mut take, &source));
+                }
+                .and_then(|()| worker.finish_row_group(&mut take, &source));
                 if let Err(e) = read {
                     failed.store(true, Ordering::Relaxed);
                     return Err(e);
@@ -171,6 +191,9 @@ struct Worker {
     own: Counts,
     tallies: Vec<DictionaryTally>,
     held: VecDeque<Held>,
+    /// The features of the current row group counted from their pages,
+    /// which its batches do not hold.
+    from_pages: Vec<bool>,
 }
 
 /// Feature `i`'s shared table, unless another thread holds it ([`try_take`]).
@@ -183,7 +206,32 @@ impl Worker {
             own: Counts::new(spec),
             tallies: spec.features().iter().map(|_| Default::default()).collect(),
             held: VecDeque::new(),
+            from_pages: vec![false; spec.features().len()],
         }
+    }
+
+    /// Counts into the tallies row group `row_group`'s chunks of the
+    /// features that `paged` says can be counted from their pages, and
+    /// returns the features left to read with Arrow (the others, and any
+    /// chunk the page path declined).
+    fn count_pages<'p>(
+        &mut self,
+        input: &ParquetInput,
+        row_group: usize,
+        paged: &'p [Option<PagedColumn>],
+    ) -> impl Iterator<Item = usize> + 'p {
+        for (i, column) in paged.iter().enumerate() {
+            let chunk = column
+                .as_ref()
+                .and_then(|c| input.count_pages(row_group, c));
+            self.from_pages[i] = chunk.is_some();
+            if let Some(chunk) = chunk {
+                // Tallies are empty between row groups.
+                self.tallies[i].add_chunk(chunk);
+            }
+        }
+        let from_pages = self.from_pages.clone();
+        (0..paged.len()).filter(move |&i| !from_pages[i])
     }
 
     /// Counts every feature of `batch`: a dictionary column into its
@@ -202,12 +250,20 @@ impl Worker {
     ) -> Result<()> {
         let features = self.own.features.len();
         // Every column is checked before any is counted.
-        let columns: Vec<Column> = (0..features)
-            .map(|i| self.own.column_of(i, batch, source))
+        let unread = |i: &usize| !self.from_pages[*i];
+        let columns: Vec<Option<Column>> = (0..features)
+            .map(|i| {
+                unread(&i)
+                    .then(|| self.own.column_of(i, batch, source))
+                    .transpose()
+            })
             .collect::<Result<_>>()?;
         let mut pending: Vec<(usize, usize)> = Vec::with_capacity(features);
         for i in (0..features).map(|k| (first + k) % features) {
-            match columns[i] {
+            let Some(column) = columns[i] else {
+                continue;
+            };
+            match column {
                 Column::Keys(_, array) if DictionaryTally::takes(array.data_type()) => {
                     if !self.tallies[i].add(array) {
                         // Another dictionary: count the last one's entries.

@@ -12,6 +12,7 @@ use arrow_schema::DataType;
 use super::FeatureCounts;
 use super::kernel::{count_scalar, for_each_valid_run, histogram_of_keys, key_type_of};
 use crate::keys::KeyType;
+use crate::pages::ChunkCounts;
 use crate::values::same_dictionary;
 
 /// The keys of a dictionary column, or of a list column whose elements are
@@ -70,6 +71,16 @@ impl DictionaryTally {
             self.nulls += histogram_of_keys(run.as_any_dictionary(), &mut self.histogram, None);
         });
         true
+    }
+
+    /// Takes a whole dictionary column chunk counted from its pages
+    /// ([`ChunkCounts`]); the tally must be empty (a row group's tallies
+    /// are counted when it ends).
+    pub(crate) fn add_chunk(&mut self, chunk: ChunkCounts) {
+        debug_assert!(self.is_empty(), "a chunk is tallied alone");
+        self.dictionary = Some(chunk.dictionary);
+        self.histogram = chunk.histogram;
+        self.nulls = chunk.nulls;
     }
 
     /// Makes `values` the tally's dictionary when it is empty; whether it is.

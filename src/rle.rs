@@ -1,0 +1,214 @@
+//! Parquet's RLE / bit-packing hybrid encoding, decoded into runs.
+//!
+//! Definition levels and dictionary indices are stored this way: a
+//! sequence of runs, each either one value repeated (an RLE run) or groups
+//! of eight values packed at a fixed bit width, least significant bit
+//! first. Counting needs how often each value occurs, not the values in
+//! order, so [`for_each_run`] hands an RLE run over whole and never expands
+//! it.
+
+/// Decodes the first `count` values of `data`, encoded at `bit_width`
+/// bits, calling `each(value, n)` for each run of `n` equal values (a
+/// bit-packed run gives runs of one). `None` when `data` ends early, a
+/// header is malformed or the bit width is over 32.
+pub(crate) fn for_each_run(
+    data: &[u8],
+    bit_width: u8,
+    count: usize,
+    mut each: impl FnMut(u32, usize) -> Option<()>,
+) -> Option<()> {
+    if bit_width > 32 {
+        return None;
+    }
+    let width = usize::from(bit_width);
+    let mask = if width == 32 {
+        u32::MAX
+    } else {
+        (1u32 << width) - 1
+    };
+    let (mut data, mut left) = (data, count);
+    while left > 0 {
+        let header = read_uleb128(&mut data)?;
+        if header & 1 == 0 {
+            // An RLE run: the value in ceil(width / 8) bytes, little-endian.
+            let n = usize::try_from(header >> 1).ok()?.min(left);
+            let bytes = width.div_ceil(8);
+            let (value, rest) = data.split_at_checked(bytes)?;
+            let mut le = [0u8; 4];
+            le[..bytes].copy_from_slice(value);
+            let value = u32::from_le_bytes(le);
+            if value > mask {
+                return None;
+            }
+            if n > 0 {
+                each(value, n)?;
+            }
+            data = rest;
+            left -= n;
+        } else {
+            // Bit-packed groups of eight values; the last group may hold
+            // padding past `count`.
+            let groups = usize::try_from(header >> 1).ok()?;
+            let bytes = groups.checked_mul(width)?;
+            let n = groups.checked_mul(8)?.min(left);
+            let packed = data.get(..bytes.min(data.len()))?;
+            if packed.len() * 8 < n * width {
+                return None;
+            }
+            for_each_packed(packed, width, mask, n, &mut each)?;
+            data = &data[packed.len()..];
+            left -= n;
+        }
+    }
+    Some(())
+}
+
+/// The `n` values of `width` bits packed in `packed` (which holds them
+/// all), in order, as runs of one.
+#[inline]
+fn for_each_packed(
+    packed: &[u8],
+    width: usize,
+    mask: u32,
+    n: usize,
+    each: &mut impl FnMut(u32, usize) -> Option<()>,
+) -> Option<()> {
+    if width == 0 {
+        return each(0, n);
+    }
+    // Values are read from an 8-byte window at their first byte: a value
+    // of up to 32 bits starting anywhere in a byte fits in 40 bits. Near
+    // the end the window is copied out, zero-padded.
+    let window = |byte: usize| -> u64 {
+        match packed.get(byte..byte + 8) {
+            Some(w) => u64::from_le_bytes(w.try_into().expect("8 bytes")),
+            None => {
+                let mut w = [0u8; 8];
+                let tail = &packed[byte.min(packed.len())..];
+                w[..tail.len()].copy_from_slice(tail);
+                u64::from_le_bytes(w)
+            }
+        }
+    };
+    for i in 0..n {
+        let bit = i * width;
+        let value = (window(bit / 8) >> (bit % 8)) as u32 & mask;
+        each(value, 1)?;
+    }
+    Some(())
+}
+
+/// Reads an unsigned LEB128 varint (at most 5 bytes here: run headers are
+/// 32-bit), advancing `data` past it.
+fn read_uleb128(data: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for (i, &byte) in data.iter().enumerate().take(10) {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            *data = &data[i + 1..];
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// The bit width that levels up to `max` are encoded at.
+pub(crate) fn bit_width_of(max: i16) -> u8 {
+    (16 - (max.max(0) as u16).leading_zeros()) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Encodes `values` at `width` bits: runs of 8 or more equal values as
+    /// RLE runs, the rest bit-packed a group of eight at a time (the last
+    /// padded).
+    fn encode(values: &[u32], width: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let uleb = |out: &mut Vec<u8>, mut v: u64| loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(b);
+                break;
+            }
+            out.push(b | 0x80);
+        };
+        let mut i = 0;
+        while i < values.len() {
+            let run = values[i..].iter().take_while(|&&v| v == values[i]).count();
+            if run >= 8 {
+                uleb(&mut out, (run as u64) << 1);
+                out.extend_from_slice(&values[i].to_le_bytes()[..width.div_ceil(8)]);
+                i += run;
+            } else {
+                // One group of eight; only the last may hold padding.
+                let end = (i + 8).min(values.len());
+                uleb(&mut out, 1 << 1 | 1);
+                let mut bits = vec![0u8; width];
+                for (k, &v) in values[i..end].iter().enumerate() {
+                    for b in 0..width {
+                        if v >> b & 1 == 1 {
+                            let bit = k * width + b;
+                            bits[bit / 8] |= 1 << (bit % 8);
+                        }
+                    }
+                }
+                out.extend_from_slice(&bits);
+                i = end;
+            }
+        }
+        out
+    }
+
+    fn decode(data: &[u8], width: u8, count: usize) -> Option<Vec<u32>> {
+        let mut values = Vec::new();
+        for_each_run(data, width, count, |v, n| {
+            values.extend(std::iter::repeat_n(v, n));
+            Some(())
+        })?;
+        Some(values)
+    }
+
+    proptest! {
+        #[test]
+        fn runs_decode_to_the_values_encoded(
+            width in 0usize..=32,
+            raw in prop::collection::vec((any::<u32>(), 1usize..20), 0..40),
+        ) {
+            let mask = if width == 32 { u32::MAX } else { (1u32 << width) - 1 };
+            let values: Vec<u32> = raw
+                .iter()
+                .flat_map(|&(v, n)| std::iter::repeat_n(v & mask, n))
+                .collect();
+            let data = encode(&values, width);
+            prop_assert_eq!(decode(&data, width as u8, values.len()), Some(values.clone()));
+            // Fewer values than encoded: the first ones.
+            let half = values.len() / 2;
+            prop_assert_eq!(decode(&data, width as u8, half), Some(values[..half].to_vec()));
+            // More than encoded: the data ends early.
+            prop_assert_eq!(decode(&data, width as u8, values.len() + 9), None);
+        }
+    }
+
+    #[test]
+    fn malformed_runs_are_refused() {
+        // An RLE run whose value is cut off, and one above the bit width.
+        assert_eq!(decode(&[0x04], 8, 2), None);
+        assert_eq!(decode(&[0x04, 0x04], 2, 2), None);
+        // A header that never ends.
+        assert_eq!(decode(&[0xff; 12], 8, 1), None);
+        // A bit-packed group of 3-bit values with a byte missing.
+        assert_eq!(decode(&[0x03, 0xff, 0xff], 3, 8), None);
+        assert_eq!(decode(&[], 33, 0), None);
+        assert_eq!(decode(&[], 4, 0), Some(vec![]));
+    }
+
+    #[test]
+    fn level_widths() {
+        let widths: Vec<u8> = [0, 1, 2, 3, 4, 7, 8].map(bit_width_of).to_vec();
+        assert_eq!(widths, [0, 1, 2, 2, 3, 3, 4]);
+    }
+}
