@@ -76,24 +76,23 @@ fn for_each_packed(
     if width == 0 {
         return each(0, n);
     }
-    // Values are read from an 8-byte window at their first byte: a value
-    // of up to 32 bits starting anywhere in a byte fits in 40 bits. Near
-    // the end the window is copied out, zero-padded.
-    let window = |byte: usize| -> u64 {
-        match packed.get(byte..byte + 8) {
-            Some(w) => u64::from_le_bytes(w.try_into().expect("8 bytes")),
-            None => {
-                let mut w = [0u8; 8];
-                let tail = &packed[byte.min(packed.len())..];
-                w[..tail.len()].copy_from_slice(tail);
-                u64::from_le_bytes(w)
-            }
+    // A group of eight values takes `width` bytes. It is copied into a
+    // zero-padded buffer, so that every value is read from an 8-byte
+    // window at its first byte (a value of up to 32 bits starting
+    // anywhere in a byte fits in 40 bits) with no bounds to check.
+    let mut group = [0u8; 40];
+    for (g, bytes) in packed.chunks(width).enumerate() {
+        let count = (n - g * 8).min(8);
+        group[..bytes.len()].copy_from_slice(bytes);
+        group[bytes.len()..width].fill(0);
+        for k in 0..count {
+            let bit = k * width;
+            let window: [u8; 8] = group[bit / 8..bit / 8 + 8].try_into().expect("8 bytes");
+            each((u64::from_le_bytes(window) >> (bit % 8)) as u32 & mask, 1)?;
         }
-    };
-    for i in 0..n {
-        let bit = i * width;
-        let value = (window(bit / 8) >> (bit % 8)) as u32 & mask;
-        each(value, 1)?;
+        if count < 8 {
+            break;
+        }
     }
     Some(())
 }
