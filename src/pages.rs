@@ -8,10 +8,18 @@
 //! page are its dictionary indices, and the definition levels only say
 //! which values are null elements.
 //!
+//! A flat column's chunk may also hold plain-encoded pages: the writer
+//! falls back to them when the dictionary grows too large (the
+//! benchmark's `item_id` does after ~28% of each row group). Their values
+//! are gathered into one array per chunk ([`ChunkCounts::plain`]), which
+//! the caller counts as it would an Arrow column; the dictionary pages are
+//! still tallied.
+//!
 //! This path takes the chunks it knows (data pages v1 and v2, RLE levels,
-//! dictionary indices) and declines anything else, leaving the chunk to
-//! the Arrow reader: a damaged or unusual chunk gets the reader's own
-//! error, or its own reading.
+//! dictionary indices, plain values) and declines anything else, leaving
+//! the chunk to the Arrow reader: a damaged or unusual chunk gets the
+//! reader's own error, or its own reading. Nothing of a chunk is counted
+//! until the whole chunk is read, so a declined chunk counts once.
 
 use std::fs::File;
 use std::sync::Arc;
@@ -34,17 +42,29 @@ pub(crate) struct PagedColumn {
     descr: ColumnDescPtr,
     /// Whether entries must be UTF-8 (the column is a string column).
     utf8: bool,
+    /// Whether plain-encoded data pages are read (a flat column), or
+    /// decline the chunk (a list: its values would need their lists).
+    plain: bool,
 }
 
 /// What one column chunk holds: its dictionary entries, how many times
-/// each occurs, and its null values (null elements of a list; a null list
-/// holds no value).
+/// each occurs, its null values (null elements of a list; a null list
+/// holds no value), and the values of its plain-encoded pages.
 #[derive(Debug)]
 pub(crate) struct ChunkCounts {
+    /// Empty when the chunk has no dictionary page.
     pub dictionary: ArrayRef,
     pub histogram: Vec<u64>,
     pub nulls: u64,
+    /// The non-null values of the plain-encoded pages, in order (a
+    /// `BinaryArray` with no nulls), when there are any.
+    pub plain: Option<ArrayRef>,
 }
+
+/// The most uncompressed bytes a chunk with plain-encoded pages may hold
+/// for this path to read it: its plain values are held until the whole
+/// chunk is read, where the Arrow reader holds a batch at a time.
+const MAX_PLAIN_CHUNK: i64 = 16 << 20;
 
 impl PagedColumn {
     /// The leaf `leaf` when its values are byte arrays (`utf8` for
@@ -52,8 +72,14 @@ impl PagedColumn {
     /// it is another column.
     pub(crate) fn new(meta: &ParquetMetaData, leaf: usize, utf8: bool) -> Option<PagedColumn> {
         let descr = meta.file_metadata().schema_descr().column(leaf);
-        (descr.physical_type() == PhysicalType::BYTE_ARRAY && descr.max_rep_level() <= 1)
-            .then_some(PagedColumn { leaf, descr, utf8 })
+        (descr.physical_type() == PhysicalType::BYTE_ARRAY && descr.max_rep_level() <= 1).then(
+            || PagedColumn {
+                leaf,
+                plain: descr.max_rep_level() == 0,
+                descr,
+                utf8,
+            },
+        )
     }
 
     /// Counts row group `row_group`'s chunk of this column in `file`, or
@@ -67,8 +93,33 @@ impl PagedColumn {
         let group = meta.row_group(row_group);
         let chunk = group.column(self.leaf);
         let rows = usize::try_from(group.num_rows()).ok()?;
+        // A chunk too large to hold its plain values may still be read
+        // when it has none (any plain page then declines it).
+        let plain = self.plain && chunk.uncompressed_size() <= MAX_PLAIN_CHUNK;
         let pages = SerializedPageReader::new(Arc::new(file), chunk, rows, None).ok()?;
         let mut counts: Option<ChunkCounts> = None;
+        // Room for the plain values at once (the chunk's bytes bound
+        // them), so that the array is not copied as it grows.
+        let mut values = PlainValues {
+            expected: if plain {
+                usize::try_from(chunk.uncompressed_size()).unwrap_or(0)
+            } else {
+                0
+            },
+            ..PlainValues::default()
+        };
+        // The counts of a chunk with no dictionary page: its plain pages.
+        let started = |counts: &mut Option<ChunkCounts>| {
+            if counts.is_none() && plain {
+                *counts = Some(ChunkCounts {
+                    dictionary: PlainValues::default().finish(self.utf8)?,
+                    histogram: Vec::new(),
+                    nulls: 0,
+                    plain: None,
+                });
+            }
+            Some(())
+        };
         for page in pages {
             match page.ok()? {
                 Page::DictionaryPage {
@@ -87,6 +138,7 @@ impl PagedColumn {
                         histogram: vec![0; dictionary.len()],
                         dictionary,
                         nulls: 0,
+                        plain: None,
                     });
                 }
                 Page::DataPage {
@@ -106,13 +158,15 @@ impl PagedColumn {
                     if self.descr.max_rep_level() > 0 {
                         data = skip_prefixed(data)?;
                     }
-                    let (def_levels, values) = if self.descr.max_def_level() > 0 {
+                    let (def_levels, data_values) = if self.descr.max_def_level() > 0 {
                         let (len, rest) = data.split_first_chunk::<4>()?;
                         rest.split_at_checked(u32::from_le_bytes(*len) as usize)?
                     } else {
                         (&[][..], data)
                     };
-                    self.count_page(counts.as_mut()?, encoding, num_values, def_levels, values)?;
+                    started(&mut counts)?;
+                    let page = (encoding, num_values, def_levels, data_values);
+                    self.count_page(counts.as_mut()?, &mut values, plain, page)?;
                 }
                 Page::DataPageV2 {
                     buf,
@@ -124,56 +178,45 @@ impl PagedColumn {
                 } => {
                     // v2: the level sections' lengths are in the header.
                     let data = buf.get(rep_levels_byte_len as usize..)?;
-                    let (def_levels, values) =
+                    let (def_levels, data_values) =
                         data.split_at_checked(def_levels_byte_len as usize)?;
-                    self.count_page(counts.as_mut()?, encoding, num_values, def_levels, values)?;
+                    started(&mut counts)?;
+                    let page = (encoding, num_values, def_levels, data_values);
+                    self.count_page(counts.as_mut()?, &mut values, plain, page)?;
                 }
             }
         }
-        counts
+        let mut counts = counts?;
+        if !values.is_empty() {
+            counts.plain = Some(values.finish(self.utf8)?);
+        }
+        Some(counts)
     }
 
     /// The dictionary page's `n` entries (plain: a 4-byte length, then the
     /// bytes), checked to be UTF-8 for a string column.
-    fn dictionary(&self, mut data: &[u8], n: usize) -> Option<ArrayRef> {
-        let mut offsets = Vec::with_capacity(n + 1);
-        let mut values = Vec::with_capacity(data.len().saturating_sub(4 * n));
-        offsets.push(0i32);
-        for _ in 0..n {
-            let (len, rest) = data.split_first_chunk::<4>()?;
-            let (value, rest) = rest.split_at_checked(u32::from_le_bytes(*len) as usize)?;
-            if self.utf8 && std::str::from_utf8(value).is_err() {
-                return None;
-            }
-            values.extend_from_slice(value);
-            offsets.push(i32::try_from(values.len()).ok()?);
-            data = rest;
-        }
-        let offsets = OffsetBuffer::new(offsets.into());
-        Some(Arc::new(BinaryArray::new(
-            offsets,
-            Buffer::from(values),
-            None,
-        )))
+    fn dictionary(&self, data: &[u8], n: usize) -> Option<ArrayRef> {
+        let mut entries = PlainValues::default();
+        entries.extend(data, n)?;
+        entries.finish(self.utf8)
     }
 
-    /// Adds one data page: `levels` definition levels (`def_levels`), then
-    /// the dictionary indices of its non-null values (`values`: a byte of
-    /// bit width, then the indices).
+    /// Adds one data page: its encoding, `levels` definition levels
+    /// (`def_levels`), then its non-null values (`values`): their
+    /// dictionary indices (a byte of bit width, then the indices), or,
+    /// when `plain` allows, the values themselves, gathered into `plain_values`.
     fn count_page(
         &self,
         counts: &mut ChunkCounts,
-        encoding: Encoding,
-        levels: u32,
-        def_levels: &[u8],
-        values: &[u8],
+        plain_values: &mut PlainValues,
+        plain: bool,
+        (encoding, levels, def_levels, values): (Encoding, u32, &[u8], &[u8]),
     ) -> Option<()> {
-        if !matches!(
-            encoding,
-            Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY
-        ) {
-            return None;
-        }
+        let dictionary = match encoding {
+            Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY => true,
+            Encoding::PLAIN if plain => false,
+            _ => return None,
+        };
         let levels = levels as usize;
         let max_def = self.descr.max_def_level();
         // A value is there at the highest level; one level below, an
@@ -200,12 +243,82 @@ impl PagedColumn {
             })?;
             present
         };
+        if !dictionary {
+            return plain_values.extend(values, present);
+        }
         let (&width, indices) = values.split_first()?;
         let histogram = &mut counts.histogram;
         for_each_run(indices, width, present, |index, n| {
             *histogram.get_mut(index as usize)? += n as u64;
             Some(())
         })
+    }
+}
+
+/// Plain-encoded byte arrays (each a 4-byte length, then its bytes),
+/// gathered into one array.
+#[derive(Debug)]
+struct PlainValues {
+    offsets: Vec<i32>,
+    bytes: Vec<u8>,
+    /// The bytes reserved when the first values come.
+    expected: usize,
+}
+
+impl Default for PlainValues {
+    fn default() -> Self {
+        PlainValues {
+            offsets: vec![0],
+            bytes: Vec::new(),
+            expected: 0,
+        }
+    }
+}
+
+impl PlainValues {
+    /// Adds the first `n` values of `data`; `None` when it holds fewer,
+    /// or the array would pass 2 GiB.
+    fn extend(&mut self, mut data: &[u8], n: usize) -> Option<()> {
+        if self.bytes.capacity() == 0 {
+            self.bytes.reserve(self.expected);
+        }
+        // Each value takes 4 bytes at least: a count past the page's is
+        // not reserved for (the page is then declined).
+        let n_at_most = n.min(data.len() / 4);
+        self.offsets.reserve(n_at_most);
+        self.bytes.reserve(data.len() - 4 * n_at_most);
+        for _ in 0..n {
+            let (len, rest) = data.split_first_chunk::<4>()?;
+            let (value, rest) = rest.split_at_checked(u32::from_le_bytes(*len) as usize)?;
+            self.bytes.extend_from_slice(value);
+            self.offsets.push(i32::try_from(self.bytes.len()).ok()?);
+            data = rest;
+        }
+        Some(())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.offsets.len() == 1
+    }
+
+    /// The values as a `BinaryArray`; `None` when `utf8` asks for strings
+    /// and one is not UTF-8.
+    fn finish(self, utf8: bool) -> Option<ArrayRef> {
+        if utf8 {
+            // All the bytes at once, then each value's start: valid UTF-8
+            // cut at character boundaries is valid UTF-8 piece by piece.
+            let text = std::str::from_utf8(&self.bytes).ok()?;
+            let starts = &self.offsets[..self.offsets.len() - 1];
+            if !starts.iter().all(|&o| text.is_char_boundary(o as usize)) {
+                return None;
+            }
+        }
+        let offsets = OffsetBuffer::new(self.offsets.into());
+        Some(Arc::new(BinaryArray::new(
+            offsets,
+            Buffer::from(self.bytes),
+            None,
+        )))
     }
 }
 
@@ -281,23 +394,50 @@ mod tests {
         }
     }
 
-    /// What the page path counts over every row group of `column`; fails
-    /// when it declines a chunk.
-    fn page_tally(path: &std::path::Path, column: &str) -> Tally {
+    /// What the page path counts over every row group of `column`: its
+    /// dictionary entries as often as their indices occur, and its plain
+    /// values; `None` when the column is not paged or a chunk is declined.
+    fn page_tally(path: &std::path::Path, column: &str) -> Option<Tally> {
         let input = ParquetInput::open(path, &[column.to_string()]).unwrap();
-        let paged = input.paged_column(column).expect("a paged column");
+        let paged = input.paged_column(column)?;
         let (mut counts, mut nulls) = (HashMap::new(), 0);
         for g in 0..input.num_row_groups() {
-            let chunk = input.count_pages(g, &paged).expect("the chunk is read");
+            let chunk = input.count_pages(g, &paged)?;
             let dictionary = chunk.dictionary.as_binary::<i32>();
             for (i, &n) in chunk.histogram.iter().enumerate() {
                 if n > 0 {
                     *counts.entry(dictionary.value(i).to_vec()).or_insert(0) += n;
                 }
             }
+            if let Some(plain) = &chunk.plain {
+                let plain = plain.as_binary::<i32>();
+                assert_eq!(plain.null_count(), 0);
+                for value in plain.iter().flatten() {
+                    *counts.entry(value.to_vec()).or_insert(0) += 1;
+                }
+            }
             nulls += chunk.nulls;
         }
-        (counts, nulls)
+        Some((counts, nulls))
+    }
+
+    /// How a test file's columns are encoded.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Dictionary {
+        /// Dictionary-encoded throughout.
+        Throughout,
+        /// A dictionary of at most this many bytes, then plain pages.
+        FallsBackAfter(usize),
+        /// Plain pages only.
+        Off,
+    }
+
+    fn dictionary() -> impl Strategy<Value = Dictionary> {
+        prop_oneof![
+            Just(Dictionary::Throughout),
+            (1usize..120).prop_map(Dictionary::FallsBackAfter),
+            Just(Dictionary::Off),
+        ]
     }
 
     /// A file of one flat column and one list column of `rows`, strings or
@@ -305,6 +445,7 @@ mod tests {
     fn write(
         rows: &[Row],
         (strings, nullable, v2): (bool, bool, bool),
+        dictionary: Dictionary,
         page_rows: usize,
         group_rows: usize,
     ) -> tempfile::TempPath {
@@ -351,8 +492,13 @@ mod tests {
             .set_compression(Compression::SNAPPY)
             .set_data_page_row_count_limit(page_rows)
             .set_write_batch_size(page_rows)
-            .set_max_row_group_row_count(Some(group_rows))
-            .build();
+            .set_max_row_group_row_count(Some(group_rows));
+        let props = match dictionary {
+            Dictionary::Throughout => props,
+            Dictionary::FallsBackAfter(bytes) => props.set_dictionary_page_size_limit(bytes),
+            Dictionary::Off => props.set_dictionary_enabled(false),
+        }
+        .build();
         let path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
         let mut w =
             ArrowWriter::try_new(File::create(&path).unwrap(), schema, Some(props)).unwrap();
@@ -370,37 +516,77 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
 
+        /// A flat column is read when its pages are dictionary-encoded or
+        /// plain (the writer's fallback for data pages v1; v2's is
+        /// `DELTA_BYTE_ARRAY`, which is declined), a list column when it is
+        /// dictionary-encoded throughout; what is read counts what the Arrow
+        /// reader reads.
         #[test]
         fn pages_count_what_the_arrow_reader_reads(
             rows in rows(),
             kind in (any::<bool>(), any::<bool>(), any::<bool>()),
+            dictionary in dictionary(),
             page_rows in 1usize..64,
             group_rows in 1usize..300,
         ) {
-            let path = write(&rows, kind, page_rows, group_rows);
-            for column in ["flat", "list"] {
-                prop_assert_eq!(page_tally(&path, column), arrow_tally(&path, column), "{}", column);
+            let path = write(&rows, kind, dictionary, page_rows, group_rows);
+            let flat = page_tally(&path, "flat");
+            let v2 = kind.2;
+            if dictionary == Dictionary::Throughout || !v2 {
+                prop_assert!(flat.is_some(), "a flat column is read");
+            }
+            if let Some(flat) = flat {
+                prop_assert_eq!(flat, arrow_tally(&path, "flat"));
+            }
+            let list = page_tally(&path, "list");
+            if dictionary == Dictionary::Throughout {
+                prop_assert!(list.is_some(), "a dictionary list column is read");
+            }
+            if let Some(list) = list {
+                prop_assert_eq!(list, arrow_tally(&path, "list"));
             }
         }
     }
 
     #[test]
-    fn a_plain_column_is_not_paged() {
-        // Dictionary encoding off: no dictionary page, nothing to tally.
-        let batch = RecordBatch::try_from_iter([(
-            "s",
-            Arc::new(arrow_array::StringArray::from(vec!["a", "b"])) as ArrayRef,
-        )])
-        .unwrap();
-        let props = WriterProperties::builder()
-            .set_dictionary_enabled(false)
-            .build();
-        let path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-        let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), Some(props))
+    fn a_plain_flat_column_is_read_and_a_plain_list_column_is_not() {
+        let rows: Vec<Row> = vec![Some(vec![Some(1), Some(2)]), None, Some(vec![Some(1)])];
+        let path = write(&rows, (true, true, false), Dictionary::Off, 10, 10);
+        let (counts, nulls) = page_tally(&path, "flat").expect("the flat column is read");
+        assert_eq!(nulls, 1);
+        assert_eq!(counts, HashMap::from([(b"key-1".to_vec(), 2)]));
+        assert!(page_tally(&path, "list").is_none());
+    }
+
+    #[test]
+    fn plain_strings_must_each_be_utf8() {
+        // "é" is two bytes: valid together, not as two values.
+        let mut split = PlainValues::default();
+        split.extend(b"\x01\0\0\0\xc3\x01\0\0\0\xa9", 2).unwrap();
+        assert!(split.finish(true).is_none());
+        let mut split = PlainValues::default();
+        split.extend(b"\x01\0\0\0\xc3\x01\0\0\0\xa9", 2).unwrap();
+        assert_eq!(
+            split.finish(false).unwrap().len(),
+            2,
+            "bytes need not be UTF-8"
+        );
+        let mut whole = PlainValues::default();
+        whole
+            .extend(b"\x02\0\0\0\xc3\xa9\x00\0\0\0\x01\0\0\0a", 3)
             .unwrap();
-        w.write(&batch).unwrap();
-        w.close().unwrap();
-        let input = ParquetInput::open(&path, &["s".to_string()]).unwrap();
-        assert!(input.paged_column("s").is_none());
+        let whole = whole.finish(true).unwrap();
+        let whole = whole.as_binary::<i32>();
+        assert_eq!(whole.value(0), "é".as_bytes());
+        assert_eq!(whole.value(1), b"");
+        assert_eq!(whole.value(2), b"a");
+    }
+
+    #[test]
+    fn plain_values_past_the_page_are_declined() {
+        let mut short = PlainValues::default();
+        assert!(short.extend(b"\x05\0\0\0abc", 1).is_none());
+        let mut short = PlainValues::default();
+        assert!(short.extend(b"\x01\0\0\0a", 2).is_none());
     }
 }

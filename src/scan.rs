@@ -218,23 +218,34 @@ impl ParquetInput {
     }
 
     /// `column` when its chunks can be counted page by page
-    /// ([`PagedColumn`]): a string or binary column, or a list of them,
-    /// dictionary-encoded throughout (read as Arrow dictionaries).
+    /// ([`PagedColumn`]): a string or binary column (its dictionary pages
+    /// tallied, its plain pages gathered), or a list of strings or
+    /// binaries dictionary-encoded throughout (read as Arrow dictionaries).
     pub(crate) fn paged_column(&self, column: &str) -> Option<PagedColumn> {
         let field = self.meta.schema().field_with_name(column).ok()?;
-        let values = match field.data_type() {
-            DataType::List(item) | DataType::LargeList(item) => item.data_type(),
-            other => other,
+        let bytes = |dt: &DataType| match dt {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Some(true),
+            DataType::Binary | DataType::LargeBinary | DataType::BinaryView => Some(false),
+            _ => None,
         };
-        let DataType::Dictionary(_, values) = values else {
-            return None;
-        };
-        let utf8 = match values.as_ref() {
-            DataType::Utf8 | DataType::LargeUtf8 => true,
-            DataType::Binary | DataType::LargeBinary => false,
+        let (utf8, leaf) = match field.data_type() {
+            DataType::Dictionary(_, values) => {
+                (bytes(values)?, only_leaf(self.meta.metadata(), column)?)
+            }
+            flat if bytes(flat).is_some() => {
+                (bytes(flat)?, only_leaf(self.meta.metadata(), column)?)
+            }
+            DataType::List(item) | DataType::LargeList(item) => {
+                let DataType::Dictionary(_, values) = item.data_type() else {
+                    return None;
+                };
+                (
+                    bytes(values)?,
+                    dictionary_leaf(self.meta.metadata(), column)?,
+                )
+            }
             _ => return None,
         };
-        let leaf = dictionary_leaf(self.meta.metadata(), column)?;
         PagedColumn::new(self.meta.metadata(), leaf, utf8)
     }
 
@@ -283,15 +294,21 @@ impl ParquetInput {
     }
 }
 
-/// The leaf of root column `root` when it is its only leaf and every data
-/// page of it, in every row group, is dictionary-encoded.
-fn dictionary_leaf(parquet: &ParquetMetaData, root: &str) -> Option<usize> {
+/// The one leaf column under the root column `root`; `None` when it has
+/// none or several (a struct).
+fn only_leaf(parquet: &ParquetMetaData, root: &str) -> Option<usize> {
     let schema = parquet.file_metadata().schema_descr();
     let mut leaves = (0..schema.num_columns())
         .filter(|&i| schema.column(i).path().parts().first().map(String::as_str) == Some(root));
     let leaf = leaves.next()?;
-    let only_dictionary = leaves.next().is_none()
-        && parquet.num_row_groups() > 0
+    leaves.next().is_none().then_some(leaf)
+}
+
+/// The leaf of root column `root` when it is its only leaf and every data
+/// page of it, in every row group, is dictionary-encoded.
+fn dictionary_leaf(parquet: &ParquetMetaData, root: &str) -> Option<usize> {
+    let leaf = only_leaf(parquet, root)?;
+    let only_dictionary = parquet.num_row_groups() > 0
         && parquet.row_groups().iter().all(|g| {
             let c = g.column(leaf);
             c.dictionary_page_offset().is_some()

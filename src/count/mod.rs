@@ -353,6 +353,18 @@ impl Counts {
         Ok(Column::Keys(key_type, array))
     }
 
+    /// A batch of one column, feature `i`'s, holding `values`: for
+    /// [`column_of`](Self::column_of) to find, as in a batch read.
+    #[cfg(feature = "parquet")]
+    pub(crate) fn batch_of(&self, i: usize, values: arrow_array::ArrayRef) -> Result<RecordBatch> {
+        let field = arrow_schema::Field::new(&self.columns[i], values.data_type().clone(), false);
+        let schema = std::sync::Arc::new(arrow_schema::Schema::new(vec![field]));
+        RecordBatch::try_new(schema, vec![values]).map_err(|source| Error::Arrow {
+            context: "holding the plain values of a column chunk".to_string(),
+            source,
+        })
+    }
+
     /// `batch` with only the columns of `features` (which
     /// [`column_of`](Self::column_of) has found in it), in schema order.
     #[cfg(feature = "parquet")]

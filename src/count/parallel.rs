@@ -15,11 +15,13 @@
 //! Dictionary columns (and lists of them) take no table while a row group
 //! is read: a thread sums their keys per dictionary entry in a
 //! [`DictionaryTally`] of its own, and counts the entries once, when the
-//! row group ends (or its dictionary changes). A string column that is
-//! dictionary-encoded throughout is not even read as Arrow arrays: its
-//! chunk's dictionary indices are summed straight from the Parquet pages
-//! ([`crate::pages`]), and the Arrow reader reads only the other columns
-//! (and any chunk the page path declines).
+//! row group ends (or its dictionary changes). String and binary columns
+//! (and lists of them dictionary-encoded throughout) are not even read as
+//! Arrow arrays: a chunk's dictionary indices are summed straight from the
+//! Parquet pages, and the values of its plain pages (where the writer's
+//! dictionary filled up) gathered into one array, held and counted like a
+//! batch's column ([`crate::pages`]). The Arrow reader reads only the
+//! other columns (and any chunk the page path declines).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -113,7 +115,13 @@ pub(crate) fn count_files(
                 let source = input.name();
                 // Chunks counted from their pages first; the Arrow reader
                 // reads the other columns (and any chunk declined).
-                let unread = worker.count_pages(input, g, &paged[f]);
+                let unread = match worker.count_pages(&mut take, input, g, &paged[f], &source) {
+                    Ok(unread) => unread,
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                };
                 let mut unread_roots: Vec<usize> = unread.map(|i| roots[f][i]).collect();
                 unread_roots.sort_unstable();
                 unread_roots.dedup();
@@ -210,28 +218,40 @@ impl Worker {
         }
     }
 
-    /// Counts into the tallies row group `row_group`'s chunks of the
-    /// features that `paged` says can be counted from their pages, and
-    /// returns the features left to read with Arrow (the others, and any
-    /// chunk the page path declined).
-    fn count_pages<'p>(
+    /// Counts row group `row_group`'s chunks of the features that `paged`
+    /// says can be counted from their pages: their dictionary pages into
+    /// the tallies, the values of their plain pages as a held batch (see
+    /// [`count_held`](Self::count_held)). Returns the features left to
+    /// read with Arrow (the others, and any chunk the page path declined).
+    fn count_pages<'t, 'p>(
         &mut self,
+        take: &mut impl TakeTable<'t>,
         input: &ParquetInput,
         row_group: usize,
         paged: &'p [Option<PagedColumn>],
-    ) -> impl Iterator<Item = usize> + 'p {
+        source: &str,
+    ) -> Result<impl Iterator<Item = usize> + 'p> {
         for (i, column) in paged.iter().enumerate() {
             let chunk = column
                 .as_ref()
                 .and_then(|c| input.count_pages(row_group, c));
             self.from_pages[i] = chunk.is_some();
-            if let Some(chunk) = chunk {
+            if let Some(mut chunk) = chunk {
+                if let Some(values) = chunk.plain.take() {
+                    let batch = self.own.batch_of(i, values)?;
+                    self.held.push_back(Held {
+                        batch,
+                        pending: vec![(i, 0)],
+                        source: source.to_string(),
+                    });
+                }
                 // Tallies are empty between row groups.
                 self.tallies[i].add_chunk(chunk);
             }
         }
+        self.count_held(take, HELD_BATCHES)?;
         let from_pages = self.from_pages.clone();
-        (0..paged.len()).filter(move |&i| !from_pages[i])
+        Ok((0..paged.len()).filter(move |&i| !from_pages[i]))
     }
 
     /// Counts every feature of `batch`: a dictionary column into its

@@ -6,6 +6,7 @@ use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use oovocab::{Counts, Key, Mode, Slot, Spec, Transformer, Vocabulary, VocabularyBuilder};
 use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
 use proptest::prelude::*;
 
 use crate::util::*;
@@ -169,9 +170,15 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
     /// The same rows in other files and row groups, read with 1 or 2
-    /// threads, give the same keys, ids and counts.
+    /// threads, give the same keys, ids and counts; also when the string
+    /// column's dictionary fills and its chunks go on in plain pages.
     #[test]
-    fn parquet_builds_do_not_depend_on_threads_files_or_row_groups(data in rows(), files in 1usize..4, row_group in 1usize..64) {
+    fn parquet_builds_do_not_depend_on_threads_files_or_row_groups(
+        data in rows(),
+        files in 1usize..4,
+        row_group in 1usize..64,
+        dictionary_limit in prop::option::of(1usize..100),
+    ) {
         let dir = tempdir();
         let (s, n) = split(&data);
         let spec = Spec::from_toml_str(&spec_text(1, 0, 2, true, "slot")).unwrap();
@@ -183,7 +190,16 @@ proptest! {
         for (i, chunk) in data.chunks(per_file).enumerate() {
             let (cs, cn) = split(chunk);
             let p = dir.path().join(format!("{i}.parquet"));
-            write_parquet(&p, &[batch(&cs, &cn)], Compression::SNAPPY, row_group);
+            let props = WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .set_max_row_group_row_count(Some(row_group))
+                .set_data_page_row_count_limit(4)
+                .set_write_batch_size(4);
+            let props = match dictionary_limit {
+                Some(bytes) => props.set_dictionary_page_size_limit(bytes),
+                None => props,
+            };
+            write_parquet_with(&p, &[batch(&cs, &cn)], props.build());
             paths.push(p);
         }
         if paths.is_empty() {

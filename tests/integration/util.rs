@@ -59,6 +59,12 @@ pub fn write_parquet(
         .set_compression(compression)
         .set_max_row_group_row_count(Some(row_group))
         .build();
+    write_parquet_with(path, batches, props);
+}
+
+/// Writes `batches` to a Parquet file at `path` with the writer settings
+/// `props`.
+pub fn write_parquet_with(path: &Path, batches: &[RecordBatch], props: WriterProperties) {
     let mut w = ArrowWriter::try_new(
         File::create(path).unwrap(),
         batches[0].schema(),
