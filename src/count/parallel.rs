@@ -183,9 +183,10 @@ const OWN_CHUNK: usize = 16 * 1024;
 /// held batch keeps only the columns it still has to count.
 const HELD_BATCHES: usize = 16;
 
-/// A batch read, its features still to count: (feature, rows counted so
-/// far), and the input it came from. Once some are counted, only the
-/// columns of the others are kept.
+/// A batch read (or the plain values of a chunk read from its pages, as
+/// a batch of one column), its features still to count: (feature, rows
+/// counted so far), and the input it came from. Once some are counted,
+/// only the columns of the others are kept.
 struct Held {
     batch: RecordBatch,
     pending: Vec<(usize, usize)>,
