@@ -98,15 +98,16 @@ impl PagedColumn {
         let plain = self.plain && chunk.uncompressed_size() <= MAX_PLAIN_CHUNK;
         let pages = SerializedPageReader::new(Arc::new(file), chunk, rows, None).ok()?;
         let mut counts: Option<ChunkCounts> = None;
-        // Room for the plain values at once (the chunk's bytes bound
-        // them), so that the array is not copied as it grows.
-        let mut values = PlainValues {
-            expected: if plain {
-                usize::try_from(chunk.uncompressed_size()).unwrap_or(0)
-            } else {
-                0
-            },
-            ..PlainValues::default()
+        let mut values = PlainValues::default();
+        // What the pages not yet read hold at most (bytes and values, from
+        // the chunk's metadata), for the plain values to be reserved at
+        // once: not copied as they grow, nor held with room to spare.
+        let (mut bytes_left, mut values_left) = if plain {
+            let bytes = usize::try_from(chunk.uncompressed_size()).unwrap_or(0);
+            let values = usize::try_from(chunk.num_values()).unwrap_or(0);
+            (bytes, values)
+        } else {
+            (0, 0)
         };
         // The counts of a chunk with no dictionary page: its plain pages.
         let started = |counts: &mut Option<ChunkCounts>| {
@@ -165,8 +166,11 @@ impl PagedColumn {
                         (&[][..], data)
                     };
                     started(&mut counts)?;
+                    values.expect(bytes_left, values_left);
                     let page = (encoding, num_values, def_levels, data_values);
                     self.count_page(counts.as_mut()?, &mut values, plain, page)?;
+                    bytes_left = bytes_left.saturating_sub(buf.len());
+                    values_left = values_left.saturating_sub(num_values as usize);
                 }
                 Page::DataPageV2 {
                     buf,
@@ -181,8 +185,11 @@ impl PagedColumn {
                     let (def_levels, data_values) =
                         data.split_at_checked(def_levels_byte_len as usize)?;
                     started(&mut counts)?;
+                    values.expect(bytes_left, values_left);
                     let page = (encoding, num_values, def_levels, data_values);
                     self.count_page(counts.as_mut()?, &mut values, plain, page)?;
+                    bytes_left = bytes_left.saturating_sub(buf.len());
+                    values_left = values_left.saturating_sub(num_values as usize);
                 }
             }
         }
@@ -261,8 +268,8 @@ impl PagedColumn {
 struct PlainValues {
     offsets: Vec<i32>,
     bytes: Vec<u8>,
-    /// The bytes reserved when the first values come.
-    expected: usize,
+    /// The bytes and values reserved for when the first values come.
+    expected: (usize, usize),
 }
 
 impl Default for PlainValues {
@@ -270,17 +277,25 @@ impl Default for PlainValues {
         PlainValues {
             offsets: vec![0],
             bytes: Vec::new(),
-            expected: 0,
+            expected: (0, 0),
         }
     }
 }
 
 impl PlainValues {
+    /// Reserves room for `bytes` bytes of values and `values` values when
+    /// the first values come (a plain value takes 4 bytes at least, so
+    /// `values` counts no more than `bytes` allows).
+    fn expect(&mut self, bytes: usize, values: usize) {
+        self.expected = (bytes, values.min(bytes / 4));
+    }
+
     /// Adds the first `n` values of `data`; `None` when it holds fewer,
     /// or the array would pass 2 GiB.
     fn extend(&mut self, mut data: &[u8], n: usize) -> Option<()> {
         if self.bytes.capacity() == 0 {
-            self.bytes.reserve(self.expected);
+            self.bytes.reserve(self.expected.0);
+            self.offsets.reserve(self.expected.1);
         }
         // Each value takes 4 bytes at least: a count past the page's is
         // not reserved for (the page is then declined).
@@ -303,7 +318,10 @@ impl PlainValues {
 
     /// The values as a `BinaryArray`; `None` when `utf8` asks for strings
     /// and one is not UTF-8.
-    fn finish(self, utf8: bool) -> Option<ArrayRef> {
+    fn finish(mut self, utf8: bool) -> Option<ArrayRef> {
+        // What was reserved and not filled is given back (in place).
+        self.bytes.shrink_to_fit();
+        self.offsets.shrink_to_fit();
         if utf8 {
             // All the bytes at once, then each value's start: valid UTF-8
             // cut at character boundaries is valid UTF-8 piece by piece.
