@@ -42,9 +42,6 @@ pub(crate) struct PagedColumn {
     descr: ColumnDescPtr,
     /// Whether entries must be UTF-8 (the column is a string column).
     utf8: bool,
-    /// Whether plain-encoded data pages are read (a flat column), or
-    /// decline the chunk (a list: its values would need their lists).
-    plain: bool,
 }
 
 /// What one column chunk holds: its dictionary entries, how many times
@@ -72,14 +69,8 @@ impl PagedColumn {
     /// it is another column.
     pub(crate) fn new(meta: &ParquetMetaData, leaf: usize, utf8: bool) -> Option<PagedColumn> {
         let descr = meta.file_metadata().schema_descr().column(leaf);
-        (descr.physical_type() == PhysicalType::BYTE_ARRAY && descr.max_rep_level() <= 1).then(
-            || PagedColumn {
-                leaf,
-                plain: descr.max_rep_level() == 0,
-                descr,
-                utf8,
-            },
-        )
+        (descr.physical_type() == PhysicalType::BYTE_ARRAY && descr.max_rep_level() <= 1)
+            .then_some(PagedColumn { leaf, descr, utf8 })
     }
 
     /// Counts row group `row_group`'s chunk of this column in `file`, or
@@ -93,36 +84,17 @@ impl PagedColumn {
         let group = meta.row_group(row_group);
         let chunk = group.column(self.leaf);
         let rows = usize::try_from(group.num_rows()).ok()?;
-        // A chunk too large to hold its plain values may still be read
-        // when it has none (any plain page then declines it).
-        let plain = self.plain && chunk.uncompressed_size() <= MAX_PLAIN_CHUNK;
         let pages = SerializedPageReader::new(Arc::new(file), chunk, rows, None).ok()?;
+        // Plain pages are read in a flat column (a list's values would
+        // need their lists), when the chunk is small enough to hold its
+        // plain values; else one declines the chunk.
+        let mut plain = (self.descr.max_rep_level() == 0
+            && chunk.uncompressed_size() <= MAX_PLAIN_CHUNK)
+            .then(|| PlainValues::for_chunk(chunk.uncompressed_size(), chunk.num_values()));
         let mut counts: Option<ChunkCounts> = None;
-        let mut values = PlainValues::default();
-        // What the pages not yet read hold at most (bytes and values, from
-        // the chunk's metadata), for the plain values to be reserved at
-        // once: not copied as they grow, nor held with room to spare.
-        let (mut bytes_left, mut values_left) = if plain {
-            let bytes = usize::try_from(chunk.uncompressed_size()).unwrap_or(0);
-            let values = usize::try_from(chunk.num_values()).unwrap_or(0);
-            (bytes, values)
-        } else {
-            (0, 0)
-        };
-        // The counts of a chunk with no dictionary page: its plain pages.
-        let started = |counts: &mut Option<ChunkCounts>| {
-            if counts.is_none() && plain {
-                *counts = Some(ChunkCounts {
-                    dictionary: PlainValues::default().finish(self.utf8)?,
-                    histogram: Vec::new(),
-                    nulls: 0,
-                    plain: None,
-                });
-            }
-            Some(())
-        };
         for page in pages {
-            match page.ok()? {
+            let page = page.ok()?;
+            let (encoding, levels, def_levels, values) = match &page {
                 Page::DictionaryPage {
                     buf,
                     num_values,
@@ -134,13 +106,9 @@ impl PagedColumn {
                     {
                         return None;
                     }
-                    let dictionary = self.dictionary(&buf, num_values as usize)?;
-                    counts = Some(ChunkCounts {
-                        histogram: vec![0; dictionary.len()],
-                        dictionary,
-                        nulls: 0,
-                        plain: None,
-                    });
+                    let dictionary = self.dictionary(buf, *num_values as usize)?;
+                    counts = Some(ChunkCounts::of(dictionary));
+                    continue;
                 }
                 Page::DataPage {
                     buf,
@@ -150,27 +118,22 @@ impl PagedColumn {
                     rep_level_encoding,
                     ..
                 } => {
-                    let levels = |e: Encoding| e == Encoding::RLE;
+                    let levels = |e: &Encoding| *e == Encoding::RLE;
                     if !levels(def_level_encoding) || !levels(rep_level_encoding) {
                         return None;
                     }
                     // v1: each level section has a 4-byte length first.
-                    let mut data: &[u8] = &buf;
+                    let mut data: &[u8] = buf;
                     if self.descr.max_rep_level() > 0 {
                         data = skip_prefixed(data)?;
                     }
-                    let (def_levels, data_values) = if self.descr.max_def_level() > 0 {
+                    let (def_levels, values) = if self.descr.max_def_level() > 0 {
                         let (len, rest) = data.split_first_chunk::<4>()?;
                         rest.split_at_checked(u32::from_le_bytes(*len) as usize)?
                     } else {
                         (&[][..], data)
                     };
-                    started(&mut counts)?;
-                    values.expect(bytes_left, values_left);
-                    let page = (encoding, num_values, def_levels, data_values);
-                    self.count_page(counts.as_mut()?, &mut values, plain, page)?;
-                    bytes_left = bytes_left.saturating_sub(buf.len());
-                    values_left = values_left.saturating_sub(num_values as usize);
+                    (*encoding, *num_values, def_levels, values)
                 }
                 Page::DataPageV2 {
                     buf,
@@ -181,22 +144,28 @@ impl PagedColumn {
                     ..
                 } => {
                     // v2: the level sections' lengths are in the header.
-                    let data = buf.get(rep_levels_byte_len as usize..)?;
-                    let (def_levels, data_values) =
-                        data.split_at_checked(def_levels_byte_len as usize)?;
-                    started(&mut counts)?;
-                    values.expect(bytes_left, values_left);
-                    let page = (encoding, num_values, def_levels, data_values);
-                    self.count_page(counts.as_mut()?, &mut values, plain, page)?;
-                    bytes_left = bytes_left.saturating_sub(buf.len());
-                    values_left = values_left.saturating_sub(num_values as usize);
+                    let data = buf.get(*rep_levels_byte_len as usize..)?;
+                    let (def_levels, values) =
+                        data.split_at_checked(*def_levels_byte_len as usize)?;
+                    (*encoding, *num_values, def_levels, values)
                 }
+            };
+            if counts.is_none() {
+                // No dictionary page: plain pages only, if any are read.
+                plain.as_ref()?;
+                counts = Some(ChunkCounts::of(empty_binary()));
+            }
+            let page_values = (encoding, levels, def_levels, values);
+            self.count_page(counts.as_mut()?, plain.as_mut(), page_values)?;
+            if let Some(plain) = &mut plain {
+                plain.read_past(page.buffer().len(), levels as usize);
             }
         }
         let mut counts = counts?;
-        if !values.is_empty() {
-            counts.plain = Some(values.finish(self.utf8)?);
-        }
+        counts.plain = match plain.filter(|p| !p.is_empty()) {
+            Some(values) => Some(values.finish(self.utf8)?),
+            None => None,
+        };
         Some(counts)
     }
 
@@ -210,18 +179,17 @@ impl PagedColumn {
 
     /// Adds one data page: its encoding, `levels` definition levels
     /// (`def_levels`), then its non-null values (`values`): their
-    /// dictionary indices (a byte of bit width, then the indices), or,
-    /// when `plain` allows, the values themselves, gathered into `plain_values`.
+    /// dictionary indices (a byte of bit width, then the indices), or the
+    /// values themselves, gathered into `plain` when plain pages are read.
     fn count_page(
         &self,
         counts: &mut ChunkCounts,
-        plain_values: &mut PlainValues,
-        plain: bool,
+        mut plain: Option<&mut PlainValues>,
         (encoding, levels, def_levels, values): (Encoding, u32, &[u8], &[u8]),
     ) -> Option<()> {
         let dictionary = match encoding {
             Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY => true,
-            Encoding::PLAIN if plain => false,
+            Encoding::PLAIN if plain.is_some() => false,
             _ => return None,
         };
         let levels = levels as usize;
@@ -251,7 +219,7 @@ impl PagedColumn {
             present
         };
         if !dictionary {
-            return plain_values.extend(values, present);
+            return plain.as_mut()?.extend(values, present);
         }
         let (&width, indices) = values.split_first()?;
         let histogram = &mut counts.histogram;
@@ -283,19 +251,32 @@ impl Default for PlainValues {
 }
 
 impl PlainValues {
-    /// Reserves room for `bytes` bytes of values and `values` values when
-    /// the first values come (a plain value takes 4 bytes at least, so
-    /// `values` counts no more than `bytes` allows).
-    fn expect(&mut self, bytes: usize, values: usize) {
-        self.expected = (bytes, values.min(bytes / 4));
+    /// The plain values of a chunk of `bytes` uncompressed bytes and
+    /// `values` values (its metadata): when the first come, room is
+    /// reserved for what the pages not yet read hold at most, so that the
+    /// array is not copied as it grows ([`read_past`](Self::read_past)).
+    fn for_chunk(bytes: i64, values: i64) -> PlainValues {
+        let mut plain = PlainValues::default();
+        let at_least_zero = |n: i64| usize::try_from(n).unwrap_or(0);
+        plain.expected = (at_least_zero(bytes), at_least_zero(values));
+        plain
+    }
+
+    /// Takes a page of `bytes` bytes and `values` values off what is left
+    /// to reserve for.
+    fn read_past(&mut self, bytes: usize, values: usize) {
+        let (b, v) = self.expected;
+        self.expected = (b.saturating_sub(bytes), v.saturating_sub(values));
     }
 
     /// Adds the first `n` values of `data`; `None` when it holds fewer,
     /// or the array would pass 2 GiB.
     fn extend(&mut self, mut data: &[u8], n: usize) -> Option<()> {
         if self.bytes.capacity() == 0 {
-            self.bytes.reserve(self.expected.0);
-            self.offsets.reserve(self.expected.1);
+            // A plain value takes 4 bytes at least.
+            let (bytes, values) = self.expected;
+            self.bytes.reserve(bytes);
+            self.offsets.reserve(values.min(bytes / 4));
         }
         // Each value takes 4 bytes at least: a count past the page's is
         // not reserved for (the page is then declined).
@@ -338,6 +319,24 @@ impl PlainValues {
             None,
         )))
     }
+}
+
+impl ChunkCounts {
+    /// A chunk's counts before its data pages: `dictionary`'s entries
+    /// seen 0 times.
+    fn of(dictionary: ArrayRef) -> ChunkCounts {
+        ChunkCounts {
+            histogram: vec![0; dictionary.len()],
+            dictionary,
+            nulls: 0,
+            plain: None,
+        }
+    }
+}
+
+/// A `BinaryArray` of no values: the dictionary of a chunk without one.
+fn empty_binary() -> ArrayRef {
+    Arc::new(BinaryArray::from_iter_values(std::iter::empty::<&[u8]>()))
 }
 
 /// `data` past a section that starts with its 4-byte length.

@@ -223,30 +223,23 @@ impl ParquetInput {
     /// binaries dictionary-encoded throughout (read as Arrow dictionaries).
     pub(crate) fn paged_column(&self, column: &str) -> Option<PagedColumn> {
         let field = self.meta.schema().field_with_name(column).ok()?;
-        let bytes = |dt: &DataType| match dt {
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Some(true),
-            DataType::Binary | DataType::LargeBinary | DataType::BinaryView => Some(false),
-            _ => None,
-        };
-        let (utf8, leaf) = match field.data_type() {
-            DataType::Dictionary(_, values) => {
-                (bytes(values)?, only_leaf(self.meta.metadata(), column)?)
-            }
-            flat if bytes(flat).is_some() => {
-                (bytes(flat)?, only_leaf(self.meta.metadata(), column)?)
-            }
+        let parquet = self.meta.metadata();
+        let (values, leaf) = match field.data_type() {
             DataType::List(item) | DataType::LargeList(item) => {
                 let DataType::Dictionary(_, values) = item.data_type() else {
                     return None;
                 };
-                (
-                    bytes(values)?,
-                    dictionary_leaf(self.meta.metadata(), column)?,
-                )
+                (values.as_ref(), dictionary_leaf(parquet, column)?)
             }
+            DataType::Dictionary(_, values) => (values.as_ref(), only_leaf(parquet, column)?),
+            flat => (flat, only_leaf(parquet, column)?),
+        };
+        let utf8 = match values {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+            DataType::Binary | DataType::LargeBinary | DataType::BinaryView => false,
             _ => return None,
         };
-        PagedColumn::new(self.meta.metadata(), leaf, utf8)
+        PagedColumn::new(parquet, leaf, utf8)
     }
 
     /// Counts row group `row_group`'s chunk of `column` from its pages;

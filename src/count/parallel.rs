@@ -232,6 +232,7 @@ impl Worker {
         paged: &'p [Option<PagedColumn>],
         source: &str,
     ) -> Result<impl Iterator<Item = usize> + 'p> {
+        let held = self.held.len();
         for (i, column) in paged.iter().enumerate() {
             let chunk = column
                 .as_ref()
@@ -250,7 +251,9 @@ impl Worker {
                 self.tallies[i].add_chunk(chunk);
             }
         }
-        self.count_held(take, HELD_BATCHES)?;
+        if self.held.len() > held {
+            self.count_held(take, HELD_BATCHES)?;
+        }
         let from_pages = self.from_pages.clone();
         Ok((0..paged.len()).filter(move |&i| !from_pages[i]))
     }
