@@ -20,12 +20,8 @@ pub(crate) fn for_each_run(
     if bit_width > 32 {
         return None;
     }
-    let width = usize::from(bit_width);
-    let mask = if width == 32 {
-        u32::MAX
-    } else {
-        (1u32 << width) - 1
-    };
+    let packing = Width::of(bit_width);
+    let Width { bits: width, mask } = packing;
     let (mut data, mut left) = (data, count);
     while left > 0 {
         let header = read_uleb128(&mut data)?;
@@ -55,7 +51,7 @@ pub(crate) fn for_each_run(
             if packed.len() * 8 < n * width {
                 return None;
             }
-            for_each_packed(packed, width, mask, n, &mut each)?;
+            for_each_packed(packed, packing, n, &mut each)?;
             data = &data[packed.len()..];
             left -= n;
         }
@@ -63,19 +59,100 @@ pub(crate) fn for_each_run(
     Some(())
 }
 
-/// The `n` values of `width` bits packed in `packed` (which holds them
-/// all), in order, as runs of one.
+/// A bit width of packed values (at most 32), and the mask of its bits.
+#[derive(Debug, Clone, Copy)]
+struct Width {
+    bits: usize,
+    mask: u32,
+}
+
+impl Width {
+    fn of(bits: u8) -> Width {
+        debug_assert!(bits <= 32);
+        Width {
+            bits: usize::from(bits),
+            mask: u32::MAX.checked_shr(32 - u32::from(bits)).unwrap_or(0),
+        }
+    }
+}
+
+/// The `n` values packed in `packed` (which holds them all), in order: as
+/// runs of one, but eight equal values of a group as one run of eight
+/// (definition levels mostly repeat).
 #[inline]
 fn for_each_packed(
     packed: &[u8],
-    width: usize,
-    mask: u32,
+    packing: Width,
     n: usize,
     each: &mut impl FnMut(u32, usize) -> Option<()>,
 ) -> Option<()> {
+    let width = packing.bits;
     if width == 0 {
         return each(0, n);
     }
+    if width <= 16 {
+        // Whole groups of eight are read 16 bytes at a time (a group takes
+        // at most 16): no copy and no window per value. The rest (a last
+        // group of fewer than eight) goes the general way.
+        let whole = n / 8;
+        for_each_whole_group(&packed[..whole * width], packing, each)?;
+        return match n % 8 {
+            0 => Some(()),
+            rest => for_each_packed_bytes(&packed[whole * width..], packing, rest, each),
+        };
+    }
+    for_each_packed_bytes(packed, packing, n, each)
+}
+
+/// The values of the whole groups of eight in `packed` (of at most 16
+/// bits each), as [`for_each_packed`] gives them.
+#[inline]
+fn for_each_whole_group(
+    packed: &[u8],
+    Width { bits: width, mask }: Width,
+    each: &mut impl FnMut(u32, usize) -> Option<()>,
+) -> Option<()> {
+    debug_assert!((1..=16).contains(&width) && packed.len() % width == 0);
+    let group_bits = 8 * width;
+    let group_mask = if group_bits == 128 {
+        u128::MAX
+    } else {
+        (1u128 << group_bits) - 1
+    };
+    // One bit at the start of each value: a value times this repeats it
+    // eight times.
+    let repeat = (0..8).fold(0u128, |r, k| r | 1 << (k * width));
+    let read = |at: usize| -> u128 {
+        match packed.get(at..at + 16) {
+            Some(bytes) => u128::from_le_bytes(bytes.try_into().expect("16 bytes")),
+            None => {
+                let mut padded = [0u8; 16];
+                padded[..width].copy_from_slice(&packed[at..at + width]);
+                u128::from_le_bytes(padded)
+            }
+        }
+    };
+    for at in (0..packed.len()).step_by(width) {
+        let group = read(at) & group_mask;
+        let first = group as u32 & mask;
+        if group == u128::from(first) * repeat {
+            each(first, 8)?;
+        } else {
+            for k in 0..8 {
+                each((group >> (k * width)) as u32 & mask, 1)?;
+            }
+        }
+    }
+    Some(())
+}
+
+/// [`for_each_packed`] for any width, value by value.
+fn for_each_packed_bytes(
+    packed: &[u8],
+    Width { bits: width, mask }: Width,
+    n: usize,
+    each: &mut impl FnMut(u32, usize) -> Option<()>,
+) -> Option<()> {
     // A group of eight values takes `width` bytes. It is copied into a
     // zero-padded buffer, so that every value is read from an 8-byte
     // window at its first byte (a value of up to 32 bits starting
@@ -121,10 +198,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Encodes `values` at `width` bits: runs of 8 or more equal values as
-    /// RLE runs, the rest bit-packed a group of eight at a time (the last
-    /// padded).
-    fn encode(values: &[u32], width: usize) -> Vec<u8> {
+    /// Encodes `values` at `width` bits. With `rle`: runs of 8 or more
+    /// equal values as RLE runs, the rest bit-packed a group of eight at a
+    /// time. Without: all of them in one bit-packed run. The last group is
+    /// padded.
+    fn encode(values: &[u32], width: usize, rle: bool) -> Vec<u8> {
         let mut out = Vec::new();
         let uleb = |out: &mut Vec<u8>, mut v: u64| loop {
             let b = (v & 0x7f) as u8;
@@ -138,15 +216,21 @@ mod tests {
         let mut i = 0;
         while i < values.len() {
             let run = values[i..].iter().take_while(|&&v| v == values[i]).count();
-            if run >= 8 {
+            if rle && run >= 8 {
                 uleb(&mut out, (run as u64) << 1);
                 out.extend_from_slice(&values[i].to_le_bytes()[..width.div_ceil(8)]);
                 i += run;
             } else {
-                // One group of eight; only the last may hold padding.
-                let end = (i + 8).min(values.len());
-                uleb(&mut out, 1 << 1 | 1);
-                let mut bits = vec![0u8; width];
+                // One group of eight with `rle`, else all that is left in
+                // one run of groups; only the last group may hold padding.
+                let end = if rle {
+                    (i + 8).min(values.len())
+                } else {
+                    values.len()
+                };
+                let groups = (end - i).div_ceil(8);
+                uleb(&mut out, (groups as u64) << 1 | 1);
+                let mut bits = vec![0u8; groups * width];
                 for (k, &v) in values[i..end].iter().enumerate() {
                     for b in 0..width {
                         if v >> b & 1 == 1 {
@@ -176,13 +260,14 @@ mod tests {
         fn runs_decode_to_the_values_encoded(
             width in 0usize..=32,
             raw in prop::collection::vec((any::<u32>(), 1usize..20), 0..40),
+            rle in any::<bool>(),
         ) {
             let mask = if width == 32 { u32::MAX } else { (1u32 << width) - 1 };
             let values: Vec<u32> = raw
                 .iter()
                 .flat_map(|&(v, n)| std::iter::repeat_n(v & mask, n))
                 .collect();
-            let data = encode(&values, width);
+            let data = encode(&values, width, rle);
             prop_assert_eq!(decode(&data, width as u8, values.len()), Some(values.clone()));
             // Fewer values than encoded: the first ones.
             let half = values.len() / 2;
