@@ -1,20 +1,27 @@
 //! The count table of `bytes` keys: an open-addressing table built for
 //! counting many keys at once.
 //!
-//! The table is [`Partitioned`]. Each partition is one array of 24-byte
+//! The table is [`Partitioned`]. Each partition is one array of 20-byte
 //! [`Slot`]s (a power of two of them, load at most 5/8) probed linearly. A
-//! slot holds the key's count, hash tag and length in one word, and the key
+//! slot holds the key's count and length in one 32-bit word, and the key
 //! itself when it is at most [`INLINE`] bytes long (most ids are), so that
 //! a probe for such a key touches one or two cache lines, which the count
 //! kernel prefetches a group before it probes, with those of the next slot
 //! ([`PREFETCHED_SLOTS`]). A longer key lives in the partition's arena and the
-//! slot holds its offset and length; the kernel prefetches that too once
-//! the slot is in cache. Growing rehashes one partition in place, from its
-//! slots (and the arena, for long keys).
+//! slot holds its offset, length and 32 bits of its hash; the kernel
+//! prefetches the key too once the slot is in cache. Growing rehashes one
+//! partition in place, from its slots (and the arena, for long keys).
 //!
-//! A slot keeps a count of up to 2^48 - 1; a key counted more often than
-//! that (merged counts of a huge corpus) keeps its count in the
-//! partition's overflow map, and its slot holds the mark [`COUNT_MASK`].
+//! The slots are what a table costs in memory, and fresh memory is much of
+//! what counting costs (see `docs/BENCHMARKS.md`): on the benchmark, 20-byte
+//! slots instead of 24 take `item_id`'s table from 201 to 168 MB.
+//!
+//! A slot counts up to 2^26 - 1 occurrences. A key counted past that (a
+//! hot key of billions of rows, or merged counts) spills: what its slot
+//! counted moves to the partition's overflow map, the slot starts again
+//! from 0 and is marked [`SPILLED`], and its count is the two added. A
+//! slot spills once per 2^26 occurrences, so a hot key is still counted in
+//! its slot.
 
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -41,24 +48,31 @@ const INLINE: usize = 16;
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 #[repr(C)]
 struct Slot {
-    /// From the top: the key's length (8 bits; [`LONG`] for a key in the
-    /// arena), 8 bits of its hash, and its count (48 bits, [`COUNT_MASK`]);
-    /// 0 marks an empty slot.
-    meta: u64,
+    /// From the top: the key's length (5 bits, [`LEN_SHIFT`]; [`LONG`] for
+    /// a key in the arena), whether it [`SPILLED`], and its count since it
+    /// last spilled (26 bits, [`COUNT_MASK`]); 0 marks an empty slot.
+    meta: u32,
     /// A key of at most [`INLINE`] bytes, zero-padded; for a longer key,
     /// its offset in the arena, its length and 32 more bits of its hash
     /// (little-endian: 8, 4 and 4 bytes).
     key: [u8; INLINE],
 }
 
-/// The count bits of [`Slot::meta`]; a slot whose count bits are all set
-/// keeps its count in its partition's overflow map.
-const COUNT_MASK: u64 = (1 << 48) - 1;
+/// The count bits of [`Slot::meta`].
+const COUNT_MASK: u32 = (1 << 26) - 1;
+
+/// The bit of [`Slot::meta`] set once a key's count has spilled: the rest
+/// of its count is in its partition's overflow map, and is more than
+/// [`COUNT_MASK`].
+const SPILLED: u32 = 1 << 26;
+
+/// Where the length starts in [`Slot::meta`].
+const LEN_SHIFT: u32 = 27;
 
 /// The length in [`Slot::meta`] of a key kept in the arena.
-const LONG: u64 = 0xff;
+const LONG: u32 = 0x1f;
 
-// SAFETY: an integer and bytes, 24 bytes with no padding; zero is the
+// SAFETY: an integer and bytes, 20 bytes with no padding; zero is the
 // default (an empty slot).
 #[allow(unsafe_code)]
 unsafe impl Zeroable for Slot {}
@@ -73,20 +87,19 @@ struct Part {
     slots: Zeroed<Slot>,
     /// Keys longer than [`INLINE`] bytes, one after the other.
     arena: Vec<u8>,
-    /// The counts of keys counted more than [`COUNT_MASK`] times.
+    /// What the slots of [`SPILLED`] keys counted before they spilled.
     overflow: HashMap<Box<[u8]>, u64>,
     len: usize,
     /// Keys counted at least the table's threshold times.
     kept: usize,
 }
 
-/// A key ready to probe with: its slot's length and tag bits, and its slot
-/// form.
+/// A key ready to probe with: its slot's length bits, and its slot form.
 #[derive(Debug, Clone, Copy)]
 struct Probe<'k> {
     hash: u64,
-    /// The length and hash tag bits of [`Slot::meta`].
-    head: u64,
+    /// The length bits of [`Slot::meta`].
+    head: u32,
     key: &'k [u8],
     /// The key zero-padded when it is short enough to live in a slot, else
     /// its slot form without the arena offset (length and hash bits).
@@ -110,7 +123,7 @@ impl<'k> Probe<'k> {
         }
         Probe {
             hash,
-            head: head_of(hash, key.len()),
+            head: head_of(key.len()),
             key,
             slot_key,
         }
@@ -172,7 +185,7 @@ impl BytesCounts {
     /// Starts loading the arena keys of a group that
     /// [`hash_and_prefetch`](Self::hash_and_prefetch) prepared, once its
     /// home slots are in cache: for each long key whose home slot holds a
-    /// key of the same hash tag and length, that key.
+    /// long key of the same length and hash bits, that key.
     pub(crate) fn prefetch_long_keys(&self, group: &[(&[u8], u64)], hashes: &[u64; GROUP]) {
         let parts = self.0.parts();
         if parts.is_empty() {
@@ -184,7 +197,8 @@ impl BytesCounts {
             }
             let p = &parts[part_of(hash)];
             if let Some(s) = p.slots.get(hash as usize & p.mask()) {
-                if head(s) == head_of(hash, key.len()) {
+                let probe = Probe::new(hash, key);
+                if head(s) == probe.head && s.key[8..] == probe.slot_key[8..] {
                     prefetch(&p.arena, arena_offset(s));
                 }
             }
@@ -240,24 +254,23 @@ fn hashes_of(group: &[(&[u8], u64)]) -> [u64; GROUP] {
     hashes
 }
 
-/// The length and hash tag bits of [`Slot::meta`] for a key of `len`
-/// bytes and hash `hash`.
+/// The length bits of [`Slot::meta`] for a key of `len` bytes.
 #[inline]
-fn head_of(hash: u64, len: usize) -> u64 {
-    let len_bits = if len <= INLINE { len as u64 } else { LONG };
-    len_bits << 56 | (hash >> 48 & 0xff) << 48
+fn head_of(len: usize) -> u32 {
+    let len_bits = if len <= INLINE { len as u32 } else { LONG };
+    len_bits << LEN_SHIFT
 }
 
-/// The length and hash tag bits of slot `s`.
+/// The length bits of slot `s`.
 #[inline]
-fn head(s: &Slot) -> u64 {
-    s.meta & !COUNT_MASK
+fn head(s: &Slot) -> u32 {
+    s.meta & !(SPILLED | COUNT_MASK)
 }
 
 /// The length of the key in slot `s`.
 #[inline]
 fn key_len(s: &Slot) -> usize {
-    match s.meta >> 56 {
+    match s.meta >> LEN_SHIFT {
         LONG => {
             let mut len = [0u8; 4];
             len.copy_from_slice(&s.key[8..12]);
@@ -309,13 +322,20 @@ impl Part {
             }
     }
 
+    /// What the key in slot `s` (not empty) counted before it spilled.
+    #[inline]
+    fn spilled(&self, s: &Slot) -> u64 {
+        if s.meta & SPILLED == 0 {
+            0
+        } else {
+            self.overflow[self.key(s)]
+        }
+    }
+
     /// The count of the key in slot `s` (not empty).
     #[inline]
     fn count(&self, s: &Slot) -> u64 {
-        match s.meta & COUNT_MASK {
-            COUNT_MASK => self.overflow[self.key(s)],
-            count => count,
-        }
+        u64::from(s.meta & COUNT_MASK).saturating_add(self.spilled(s))
     }
 
     /// Adds `n` occurrences to the key in slot `at` (not empty), and
@@ -323,25 +343,32 @@ impl Part {
     #[inline]
     fn add_at(&mut self, at: usize, n: u64, threshold: u64) {
         let s = &mut self.slots[at];
-        let count = s.meta & COUNT_MASK;
-        let (before, after) = match count.checked_add(n) {
-            Some(sum) if sum < COUNT_MASK => {
-                s.meta += n;
-                (count, sum)
+        let count = u64::from(s.meta & COUNT_MASK);
+        let sum = count.saturating_add(n);
+        if sum <= u64::from(COUNT_MASK) {
+            // No carry: the sum fits the count bits.
+            s.meta += n as u32;
+            let spilled = s.meta & SPILLED != 0;
+            // A spilled key counted more than COUNT_MASK, which a
+            // threshold up to that has kept already.
+            if !spilled {
+                self.kept += usize::from(count < threshold && sum >= threshold);
+            } else if threshold > u64::from(COUNT_MASK) {
+                let before = self.spilled(&self.slots[at]).saturating_add(count);
+                let after = before.saturating_add(n);
+                self.kept += usize::from(before < threshold && after >= threshold);
             }
-            _ => {
-                // Counted past what a slot holds: the count moves to the
-                // overflow map, and stays there.
-                let s = self.slots[at];
-                let key: Box<[u8]> = self.key(&s).into();
-                let total = self.overflow.entry(key).or_insert(count);
-                let before = *total;
-                *total = total.saturating_add(n);
-                self.slots[at].meta |= COUNT_MASK;
-                (before, *total)
-            }
-        };
-        self.kept += usize::from(before < threshold && after >= threshold);
+        } else {
+            // Past what a slot counts: the slot's count spills into the
+            // overflow map, and the slot starts again from 0.
+            let slot = *s;
+            s.meta = head(&slot) | SPILLED;
+            let key: Box<[u8]> = self.key(&slot).into();
+            let total = self.overflow.entry(key).or_insert(0);
+            let before = total.saturating_add(count);
+            *total = before.saturating_add(n);
+            self.kept += usize::from(before < threshold && *total >= threshold);
+        }
     }
 
     /// Makes room for `more` new keys without growing.
@@ -565,7 +592,7 @@ mod tests {
             };
             let mut table = fill(&adds);
             if huge {
-                table.add(b"7", COUNT_MASK - 1);
+                table.add(b"7", u64::from(COUNT_MASK) - 1);
                 table.add(b"7", 3);
             }
             table.merge(&fill(&merged));
@@ -579,12 +606,13 @@ mod tests {
     }
 
     #[test]
-    fn a_slot_is_24_bytes() {
-        assert_eq!(size_of::<Slot>(), 24);
+    fn a_slot_is_20_bytes() {
+        assert_eq!(size_of::<Slot>(), 20);
     }
 
     #[test]
     fn counts_past_what_a_slot_holds_are_kept_whole() {
+        const COUNT_MASK: u64 = super::COUNT_MASK as u64;
         let long = [b'l'; INLINE + 5];
         let keys: [&[u8]; 3] = [b"short", &long, b""];
         let mut table = BytesCounts::default();
@@ -615,6 +643,38 @@ mod tests {
         assert_eq!(listed[&b"short"[..]], COUNT_MASK + 15);
         assert_eq!(listed[&b"huge"[..]], u64::MAX);
         assert_eq!(listed.len(), 5_000 + 5);
+    }
+
+    #[test]
+    fn a_hot_key_spills_again_and_again_and_is_kept_once() {
+        let mask = u64::from(COUNT_MASK);
+        // A threshold past what a slot counts, so that being kept depends
+        // on the spilled part too; and one a spilled key has passed.
+        for threshold in [3 * mask + 2, 7] {
+            let mut table = BytesCounts::with_threshold(threshold);
+            let long = [b'h'; INLINE + 9];
+            let mut expected = 0;
+            for n in [mask, 1, mask, 2, mask - 3, 1, 1, 1, 5] {
+                for key in [&b"hot"[..], &long] {
+                    table.add(key, n);
+                }
+                expected += n;
+                for key in [&b"hot"[..], &long] {
+                    assert_eq!(table.get(key), expected, "{} bytes", key.len());
+                }
+                let kept = usize::from(expected >= threshold) * 2;
+                let in_slots: usize = kept_in_slots(&table, threshold).iter().sum();
+                assert_eq!(
+                    table
+                        .kept_per_part(threshold)
+                        .map(|k| k.iter().sum::<usize>()),
+                    Some(kept),
+                    "threshold {threshold} after {expected}"
+                );
+                assert_eq!(in_slots, kept);
+            }
+            assert!(expected > 3 * mask + 2);
+        }
     }
 
     #[test]
