@@ -19,7 +19,7 @@ use parquet::file::metadata::ParquetMetaData;
 use crate::count::{InputFile, key_type_of};
 use crate::error::{Error, Result};
 use crate::keys::KeyType;
-use crate::pages::{ChunkCounts, PagedColumn};
+use crate::pages::{ChunkCounts, PagedColumn, SpareBuffers};
 
 /// Rows per batch when scanning.
 pub(crate) const BATCH_SIZE: usize = 64 * 1024;
@@ -244,13 +244,16 @@ impl ParquetInput {
 
     /// Counts row group `row_group`'s chunk of `column` from its pages;
     /// `None` when the Arrow reader has to read it instead.
+    /// Its plain values are gathered in buffers from `spare` when it has
+    /// some.
     pub(crate) fn count_pages(
         &self,
         row_group: usize,
         column: &PagedColumn,
+        spare: &mut SpareBuffers,
     ) -> Option<ChunkCounts> {
         let file = File::open(&self.path).ok()?;
-        column.count(file, self.meta.metadata(), row_group)
+        column.count(file, self.meta.metadata(), row_group, spare)
     }
 
     /// Reads row group `row_group`, only the given root columns, and hands

@@ -35,7 +35,7 @@ use rayon::prelude::*;
 
 use super::{Column, Counts, DictionaryTally, FeatureCounts, thread_pool};
 use crate::error::Result;
-use crate::pages::PagedColumn;
+use crate::pages::{PagedColumn, SpareBuffers};
 use crate::scan::ParquetInput;
 use crate::spec::Spec;
 
@@ -203,6 +203,9 @@ struct Worker {
     /// The features of the current row group counted from their pages,
     /// which its batches do not hold.
     from_pages: Vec<bool>,
+    /// The buffers of plain values this thread has counted, for the next
+    /// chunks it reads.
+    spare: SpareBuffers,
 }
 
 /// Feature `i`'s shared table, unless another thread holds it ([`try_take`]).
@@ -216,6 +219,7 @@ impl Worker {
             tallies: spec.features().iter().map(|_| Default::default()).collect(),
             held: VecDeque::new(),
             from_pages: vec![false; spec.features().len()],
+            spare: SpareBuffers::default(),
         }
     }
 
@@ -236,7 +240,7 @@ impl Worker {
         for (i, column) in paged.iter().enumerate() {
             let chunk = column
                 .as_ref()
-                .and_then(|c| input.count_pages(row_group, c));
+                .and_then(|c| input.count_pages(row_group, c, &mut self.spare));
             self.from_pages[i] = chunk.is_some();
             if let Some(mut chunk) = chunk {
                 if let Some(values) = chunk.plain.take() {
@@ -333,7 +337,9 @@ impl Worker {
     /// most `keep` batches are held; when no table a held batch needs is
     /// free, counts a chunk of the oldest into this thread's own table.
     fn count_held<'t>(&mut self, take: &mut impl TakeTable<'t>, keep: usize) -> Result<()> {
-        let Worker { own, held, .. } = self;
+        let Worker {
+            own, held, spare, ..
+        } = self;
         loop {
             let mut counted = false;
             for Held {
@@ -364,7 +370,21 @@ impl Worker {
                     *batch = own.project(batch, pending.iter().map(|&(i, _)| i))?;
                 }
             }
-            held.retain(|h| !h.pending.is_empty());
+            let mut k = 0;
+            while k < held.len() {
+                if held[k].pending.is_empty() {
+                    let counted = held.remove(k).expect("within the held batches");
+                    // The plain values of a chunk, held alone: their
+                    // buffers go to the next chunks.
+                    if let [values] = counted.batch.columns() {
+                        let values = values.clone();
+                        drop(counted);
+                        spare.recycle(values);
+                    }
+                } else {
+                    k += 1;
+                }
+            }
             if held.len() <= keep {
                 return Ok(());
             }
