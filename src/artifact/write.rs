@@ -141,10 +141,10 @@ fn start_writeback(file: &std::fs::File, offset: usize, len: usize) {
 /// the file and its bytes.
 type Sink<'s> = dyn Fn(usize, &[u8]) -> Result<()> + Sync + 's;
 
-/// [`serialize`], handing each piece to `sink` once it is complete: every
-/// feature's sections but its lookup table, then its table, in parallel
-/// across features; then the header and manifest, once the checksum over
-/// everything else is known.
+/// [`serialize`], handing each piece to `sink` once it is complete: each
+/// feature's sections but its lookup table, and each lookup table, in
+/// parallel ([`fill`]); then the header and manifest, once the checksum
+/// over everything else is known.
 fn serialize_with<B: DerefMut<Target = [u8]>>(
     selection: &Selection,
     zeroed: impl FnOnce(usize) -> B,
