@@ -240,9 +240,9 @@ impl PagedColumn {
 struct PlainValues {
     offsets: Vec<i32>,
     bytes: Vec<u8>,
-    /// The bytes and values reserved for when the first values come.
-    expected: (usize, usize),
-    reserved: bool,
+    /// The bytes and values to reserve for when the first values come;
+    /// `None` once reserved.
+    expected: Option<(usize, usize)>,
 }
 
 impl Default for PlainValues {
@@ -250,8 +250,7 @@ impl Default for PlainValues {
         PlainValues {
             offsets: vec![0],
             bytes: Vec::new(),
-            expected: (0, 0),
-            reserved: false,
+            expected: None,
         }
     }
 }
@@ -305,25 +304,24 @@ impl PlainValues {
         PlainValues {
             offsets,
             bytes: buffer,
-            expected: (at_least_zero(bytes), at_least_zero(values)),
-            reserved: false,
+            expected: Some((at_least_zero(bytes), at_least_zero(values))),
         }
     }
 
     /// Takes a page of `bytes` bytes and `values` values off what is left
     /// to reserve for.
     fn read_past(&mut self, bytes: usize, values: usize) {
-        let (b, v) = self.expected;
-        self.expected = (b.saturating_sub(bytes), v.saturating_sub(values));
+        if let Some((b, v)) = &mut self.expected {
+            *b = b.saturating_sub(bytes);
+            *v = v.saturating_sub(values);
+        }
     }
 
     /// Adds the first `n` values of `data`; `None` when it holds fewer,
     /// or the array would pass 2 GiB.
     fn extend(&mut self, mut data: &[u8], n: usize) -> Option<()> {
-        if !self.reserved {
-            self.reserved = true;
+        if let Some((bytes, values)) = self.expected.take() {
             // A plain value takes 4 bytes at least.
-            let (bytes, values) = self.expected;
             self.bytes.reserve(bytes);
             self.offsets.reserve(values.min(bytes / 4));
         }

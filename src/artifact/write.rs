@@ -260,7 +260,7 @@ impl Piece<'_> {
 
     /// Writes the piece, then hands it to `sink`.
     fn fill(self, sink: &Sink<'_>) -> Result<()> {
-        match self {
+        let (start, part) = match self {
             Piece::Arrays {
                 feature,
                 sections,
@@ -268,13 +268,14 @@ impl Piece<'_> {
                 part,
             } => {
                 put_arrays(feature, sections, start, part);
-                sink(start, part)
+                (start, part)
             }
             Piece::Table { keys, start, part } => {
                 put_table(keys, part);
-                sink(start, part)
+                (start, part)
             }
-        }
+        };
+        sink(start, part)
     }
 }
 
@@ -360,18 +361,16 @@ fn stable_counting_sort(
     for &(hash, _) in from {
         ends[digit(hash)] += 1;
     }
-    crate::parts::sizes_to_ends(ends);
-    // Filled from the back, each digit's entries land in order.
-    for &entry in from.iter().rev() {
-        let d = digit(entry.0);
-        ends[d] -= 1;
-        to[ends[d]] = entry;
+    // Each digit's start; moving an entry there moves it on, to the
+    // digit's end once all its entries are moved.
+    let mut start = 0;
+    for n in ends.iter_mut() {
+        (*n, start) = (start, start + *n);
     }
-    // Back to where each digit ends: where the next one starts.
-    let n = ends.len();
-    ends.copy_within(1..n, 0);
-    if let Some(last) = ends.last_mut() {
-        *last = from.len();
+    for &entry in from {
+        let d = digit(entry.0);
+        to[ends[d]] = entry;
+        ends[d] += 1;
     }
 }
 

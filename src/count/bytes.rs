@@ -112,14 +112,11 @@ impl<'k> Probe<'k> {
     /// values with an error).
     #[inline]
     fn new(hash: u64, key: &'k [u8]) -> Probe<'k> {
-        let len = u32::try_from(key.len()).expect("a key of at most 4 GiB");
         let mut slot_key = [0u8; INLINE];
-        let short = key.len() <= INLINE;
-        if short {
+        if key.len() <= INLINE {
             slot_key[..key.len()].copy_from_slice(key);
         } else {
-            slot_key[8..12].copy_from_slice(&len.to_le_bytes());
-            slot_key[12..].copy_from_slice(&((hash >> 16) as u32).to_le_bytes());
+            slot_key[8..].copy_from_slice(&long_key_tail(hash, key.len()));
         }
         Probe {
             hash,
@@ -197,8 +194,7 @@ impl BytesCounts {
             }
             let p = &parts[part_of(hash)];
             if let Some(s) = p.slots.get(hash as usize & p.mask()) {
-                let probe = Probe::new(hash, key);
-                if head(s) == probe.head && s.key[8..] == probe.slot_key[8..] {
+                if head(s) == head_of(key.len()) && s.key[8..] == long_key_tail(hash, key.len()) {
                     prefetch(&p.arena, arena_offset(s));
                 }
             }
@@ -252,6 +248,21 @@ fn hashes_of(group: &[(&[u8], u64)]) -> [u64; GROUP] {
         *h = xxh3_64(k);
     }
     hashes
+}
+
+/// The last 8 bytes of the slot of a key longer than [`INLINE`] bytes:
+/// its length and 32 bits of its hash (the first 8 are its arena offset).
+///
+/// # Panics
+/// When `len` is over 4 GiB (callers check: `Counts` refuses such values
+/// with an error).
+#[inline]
+fn long_key_tail(hash: u64, len: usize) -> [u8; 8] {
+    let len = u32::try_from(len).expect("a key of at most 4 GiB");
+    let mut tail = [0u8; 8];
+    tail[..4].copy_from_slice(&len.to_le_bytes());
+    tail[4..].copy_from_slice(&((hash >> 16) as u32).to_le_bytes());
+    tail
 }
 
 /// The length bits of [`Slot::meta`] for a key of `len` bytes.

@@ -107,44 +107,37 @@ pub(crate) fn count_files(
         let partials: Vec<Result<Counts>> = rayon::broadcast(|context| {
             let mut worker = Worker::new(spec);
             let mut take = |i: usize| try_take(&shared[i]);
-            while !failed.load(Ordering::Relaxed) {
-                let Some(&(f, g)) = units.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                    break;
-                };
-                let input = &inputs[f];
-                let source = input.name();
-                // Chunks counted from their pages first; the Arrow reader
-                // reads the other columns (and any chunk declined).
-                let unread = match worker.count_pages(&mut take, input, g, &paged[f], &source) {
-                    Ok(unread) => unread,
-                    Err(e) => {
-                        failed.store(true, Ordering::Relaxed);
-                        return Err(e);
+            let mut scan = || -> Result<()> {
+                while !failed.load(Ordering::Relaxed) {
+                    let Some(&(f, g)) = units.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    let input = &inputs[f];
+                    let source = input.name();
+                    // Chunks counted from their pages first; the Arrow
+                    // reader reads the other columns (and any chunk declined).
+                    let unread = worker.count_pages(&mut take, input, g, &paged[f], &source)?;
+                    let mut unread_roots: Vec<usize> = unread.map(|i| roots[f][i]).collect();
+                    unread_roots.sort_unstable();
+                    unread_roots.dedup();
+                    if unread_roots.is_empty() {
+                        let rows = input.row_group_rows(g);
+                        worker.own.rows += rows;
+                        progress.advance(rows);
+                    } else {
+                        input.read_row_group(g, &unread_roots, |batch| {
+                            worker.count_batch(&mut take, context.index(), batch, &source)?;
+                            progress.advance(batch.num_rows() as u64);
+                            Ok(())
+                        })?;
                     }
-                };
-                let mut unread_roots: Vec<usize> = unread.map(|i| roots[f][i]).collect();
-                unread_roots.sort_unstable();
-                unread_roots.dedup();
-                let read = if unread_roots.is_empty() {
-                    let rows = input.row_group_rows(g);
-                    worker.own.rows += rows;
-                    progress.advance(rows);
-                    Ok(())
-                } else {
-                    input.read_row_group(g, &unread_roots, |batch| {
-                        worker.count_batch(&mut take, context.index(), batch, &source)?;
-                        progress.advance(batch.num_rows() as u64);
-                        Ok(())
-                    })
+                    worker.finish_row_group(&mut take, &source)?;
                 }
-                .and_then(|()| worker.finish_row_group(&mut take, &source));
-                if let Err(e) = read {
-                    failed.store(true, Ordering::Relaxed);
-                    return Err(e);
-                }
-            }
-            let own = worker.finish(&mut take);
+                Ok(())
+            };
+            let own = scan().and_then(|()| worker.finish(&mut take));
             if own.is_err() {
+                // The other threads stop at their next unit.
                 failed.store(true, Ordering::Relaxed);
             }
             own
