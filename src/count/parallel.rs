@@ -16,13 +16,13 @@
 //! is read: a thread sums their keys per dictionary entry in a
 //! [`DictionaryTally`] of its own, and counts the entries once, when the
 //! row group ends (or its dictionary changes). When the table is taken
-//! then, the tally is held, as a batch is, until it is free. String and binary columns
-//! (and lists of them dictionary-encoded throughout) are not even read as
-//! Arrow arrays: a chunk's dictionary indices are summed straight from the
-//! Parquet pages, and the values of its plain pages (where the writer's
-//! dictionary filled up) gathered into one array, held and counted like a
-//! batch's column ([`crate::pages`]). The Arrow reader reads only the
-//! other columns (and any chunk the page path declines).
+//! then, the tally is held, as a batch is, until it is free. String and
+//! binary columns (and lists of them dictionary-encoded throughout) are not
+//! even read as Arrow arrays: a chunk's dictionary indices are summed
+//! straight from the Parquet pages, and the values of its plain pages
+//! (where the writer's dictionary filled up) gathered into one array, held
+//! and counted like a batch's column ([`crate::pages`]). The Arrow reader
+//! reads only the other columns (and any chunk the page path declines).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -181,8 +181,8 @@ const HELD_BATCHES: usize = 16;
 /// tables were taken, before it counts the oldest into its own table.
 ///
 /// A tally taken straight to a thread's own table whenever the shared one
-/// was taken sent ~17% of the benchmark's `item_id` values there: 1.2-1.4M
-/// keys in own tables (some 60 MB of fresh memory) and a 40-60 ms merge.
+/// was taken sent 13-20% of the benchmark's `item_id` values there: 0.9-1.4M
+/// keys in own tables (tens of MB of fresh memory) and a 38-64 ms merge.
 /// A tally holds its dictionary and a count per entry (~1.6 MB for an
 /// `item_id` chunk).
 const HELD_TALLIES: usize = 8;
@@ -207,11 +207,13 @@ struct Held {
 
 /// One thread's share of a scan: its own counts (the rows it read, and
 /// what it counted when the shared tables were taken), its tallies of the
-/// current row group's dictionary columns, and the batches it holds.
+/// current row group's dictionary columns, and the batches and tallies it
+/// holds.
 struct Worker {
     own: Counts,
     tallies: Vec<DictionaryTally>,
     held: VecDeque<Held>,
+    /// Tallies of row groups that ended while their table was taken.
     held_tallies: VecDeque<HeldTally>,
     /// The features of the current row group counted from their pages,
     /// which its batches do not hold.
