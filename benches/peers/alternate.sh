@@ -18,6 +18,13 @@
 # where bench.toml has `[defaults] min_count = 2` and one `[[feature]]` per
 # column. Alternating rounds, not runs in a row, because this kind of VM
 # drifts by 10-20% within minutes; only ratios taken within a round mean much.
+#
+# Order matters: a process that starts right after one that freed hundreds
+# of MB gets that memory warm, and fresh memory is much of what `build`
+# costs on this VM. To compare two builds, put the same light command (the
+# bare read) before each, so that neither follows the other:
+#
+#   benches/peers/alternate.sh 8 "old=..." "read=..." "new=..." "read2=..."
 set -euo pipefail
 if [ $# -lt 2 ]; then
   sed -n '2,20p' "$0" >&2
