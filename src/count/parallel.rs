@@ -187,6 +187,16 @@ const HELD_BATCHES: usize = 16;
 /// `item_id` chunk).
 const HELD_TALLIES: usize = 8;
 
+/// What a thread may go on holding once it has counted what it can
+/// ([`Worker::count_held`]).
+#[derive(Debug, Clone, Copy)]
+enum Keep {
+    /// At most [`HELD_BATCHES`] batches and [`HELD_TALLIES`] tallies.
+    UpToTheLimits,
+    /// Nothing: the scan has ended.
+    Nothing,
+}
+
 /// A tally complete but not counted ([`HELD_TALLIES`]): its feature, and
 /// the input it came from.
 struct HeldTally {
@@ -272,7 +282,7 @@ impl Worker {
             }
         }
         if self.held.len() > held {
-            self.count_held(take, HELD_BATCHES)?;
+            self.count_held(take, Keep::UpToTheLimits)?;
         }
         let from_pages = self.from_pages.clone();
         Ok((0..paged.len()).filter(move |&i| !from_pages[i]))
@@ -327,7 +337,7 @@ impl Worker {
                 source: source.to_string(),
             });
         }
-        self.count_held(take, HELD_BATCHES)
+        self.count_held(take, Keep::UpToTheLimits)
     }
 
     /// Counts the tallies, at the end of a row group (the batches held
@@ -341,7 +351,7 @@ impl Worker {
             }
         }
         if self.held_tallies.len() > held {
-            self.count_held(take, HELD_BATCHES)?;
+            self.count_held(take, Keep::UpToTheLimits)?;
         }
         Ok(())
     }
@@ -349,16 +359,15 @@ impl Worker {
     /// Counts every batch and tally still held, when the scan has nothing
     /// left to read, and returns the thread's own counts.
     fn finish<'t>(mut self, take: &mut impl TakeTable<'t>) -> Result<Counts> {
-        self.count_held(take, 0)?;
+        self.count_held(take, Keep::Nothing)?;
         Ok(self.own)
     }
 
     /// Counts the held tallies and the held batches' columns whose tables
-    /// are free, until at most `keep` batches (and, but when `keep` is 0,
-    /// [`HELD_TALLIES`] tallies) are held; when no table a held batch needs
-    /// is free, counts a chunk of the oldest into this thread's own table,
-    /// and then the oldest tally past the limit.
-    fn count_held<'t>(&mut self, take: &mut impl TakeTable<'t>, keep: usize) -> Result<()> {
+    /// are free, until what is held is within `limits`; when no table a
+    /// held batch needs is free, counts a chunk of the oldest into this
+    /// thread's own table, and then the oldest tally past the limit.
+    fn count_held<'t>(&mut self, take: &mut impl TakeTable<'t>, limits: Keep) -> Result<()> {
         let Worker {
             own,
             held,
@@ -366,7 +375,10 @@ impl Worker {
             spare,
             ..
         } = self;
-        let keep_tallies = if keep == 0 { 0 } else { HELD_TALLIES };
+        let (keep, keep_tallies) = match limits {
+            Keep::UpToTheLimits => (HELD_BATCHES, HELD_TALLIES),
+            Keep::Nothing => (0, 0),
+        };
         loop {
             let mut counted = false;
             let mut k = 0;
