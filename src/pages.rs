@@ -166,8 +166,13 @@ impl PagedColumn {
             }
         }
         let mut counts = counts?;
-        counts.plain = match plain.filter(|p| !p.is_empty()) {
-            Some(values) => Some(values.finish(self.utf8)?),
+        counts.plain = match plain {
+            Some(values) if !values.is_empty() => Some(values.finish(self.utf8)?),
+            // Dictionary pages only: the buffers go to the next chunk.
+            Some(unused) => {
+                spare.keep(unused.offsets, unused.bytes);
+                None
+            }
             None => None,
         };
         Some(counts)
@@ -258,22 +263,26 @@ impl Default for PlainValues {
 /// Buffers of plain values already counted, which a thread keeps for the
 /// next chunks it reads ([`recycle`](Self::recycle)): a chunk's values
 /// take megabytes, and every fresh 4 KiB page of them costs a page fault
-/// (on the project's VM, a third of a `build`'s page faults).
+/// (on the project's VM, a third of a `build`'s page faults). The largest
+/// are kept, and the largest is taken first: most chunks of a thread hold
+/// no plain values at all (their dictionary did not fill), and their
+/// unused buffers must not push out those that fit the chunks that do.
 #[derive(Debug, Default)]
 pub(crate) struct SpareBuffers(Vec<(Vec<i32>, Vec<u8>)>);
 
-/// The most buffers a thread keeps: it reads one chunk while it holds
-/// another, most of the time.
-const SPARE_BUFFERS: usize = 2;
+/// The most buffers a thread keeps: as many as the chunks a thread may
+/// hold while another counts into their table (`HELD_BATCHES` in
+/// `count::parallel`), which come back together once it is free. Buffers
+/// kept were all alive at once then, so keeping them does not raise the
+/// peak of memory; with 2 of them, most chunks of `item_id` on the
+/// benchmark still filled fresh ones.
+const SPARE_BUFFERS: usize = 16;
 
 impl SpareBuffers {
     /// Keeps the buffers of `values` when it is a chunk's plain values
     /// ([`ChunkCounts::plain`]) that nothing else holds any more; else
     /// drops it.
     pub(crate) fn recycle(&mut self, values: ArrayRef) {
-        if self.0.len() >= SPARE_BUFFERS {
-            return;
-        }
         let Some(binary) = values.as_binary_opt::<i32>().cloned() else {
             return;
         };
@@ -284,8 +293,37 @@ impl SpareBuffers {
         }
         let offsets = offsets.into_inner().into_inner().into_vec::<i32>();
         if let (Ok(offsets), Ok(bytes)) = (offsets, bytes.into_vec::<u8>()) {
-            self.0.push((offsets, bytes));
+            self.keep(offsets, bytes);
         }
+    }
+
+    /// Keeps `offsets` and `bytes` when fewer than [`SPARE_BUFFERS`] are
+    /// kept, or in place of the smallest kept when they are larger.
+    fn keep(&mut self, offsets: Vec<i32>, bytes: Vec<u8>) {
+        let size = |(offsets, bytes): &(Vec<i32>, Vec<u8>)| {
+            offsets.capacity() * size_of::<i32>() + bytes.capacity()
+        };
+        let new = (offsets, bytes);
+        if size(&new) == 0 {
+            return;
+        }
+        // Kept smallest first.
+        if self.0.len() == SPARE_BUFFERS {
+            if size(&self.0[0]) >= size(&new) {
+                return;
+            }
+            self.0.remove(0);
+        }
+        let at = self.0.partition_point(|kept| size(kept) < size(&new));
+        self.0.insert(at, new);
+    }
+
+    /// The largest buffers kept, emptied (or new ones when none are).
+    fn take(&mut self) -> (Vec<i32>, Vec<u8>) {
+        let (mut offsets, mut bytes) = self.0.pop().unwrap_or_default();
+        offsets.clear();
+        bytes.clear();
+        (offsets, bytes)
     }
 }
 
@@ -296,10 +334,8 @@ impl PlainValues {
     /// yet read hold at most, so that the array is not copied as it grows
     /// ([`read_past`](Self::read_past)).
     fn for_chunk(bytes: i64, values: i64, spare: &mut SpareBuffers) -> PlainValues {
-        let (mut offsets, mut buffer) = spare.0.pop().unwrap_or_default();
-        offsets.clear();
+        let (mut offsets, buffer) = spare.take();
         offsets.push(0);
-        buffer.clear();
         let at_least_zero = |n: i64| usize::try_from(n).unwrap_or(0);
         PlainValues {
             offsets,
@@ -346,10 +382,7 @@ impl PlainValues {
 
     /// The values as a `BinaryArray`; `None` when `utf8` asks for strings
     /// and one is not UTF-8.
-    fn finish(mut self, utf8: bool) -> Option<ArrayRef> {
-        // What was reserved and not filled is given back (in place).
-        self.bytes.shrink_to_fit();
-        self.offsets.shrink_to_fit();
+    fn finish(self, utf8: bool) -> Option<ArrayRef> {
         if utf8 {
             // All the bytes at once, then each value's start: valid UTF-8
             // cut at character boundaries is valid UTF-8 piece by piece.
@@ -626,6 +659,69 @@ mod tests {
         assert_eq!(nulls, 1);
         assert_eq!(counts, HashMap::from([(b"key-1".to_vec(), 2)]));
         assert!(page_tally(&path, "list").is_none());
+    }
+
+    /// Buffers of `bytes` bytes' room (and as many offsets).
+    fn buffers(bytes: usize) -> (Vec<i32>, Vec<u8>) {
+        (Vec::with_capacity(bytes), Vec::with_capacity(bytes))
+    }
+
+    /// The byte capacities of the buffers `spare` keeps, smallest first.
+    fn capacities(spare: &SpareBuffers) -> Vec<usize> {
+        spare.0.iter().map(|(_, b)| b.capacity()).collect()
+    }
+
+    #[test]
+    fn spare_buffers_keep_the_largest_and_give_the_largest_first() {
+        let mut spare = SpareBuffers::default();
+        spare.keep(Vec::new(), Vec::new());
+        assert!(spare.0.is_empty(), "nothing to keep in empty buffers");
+        for bytes in [300, 100, 200] {
+            let (offsets, bytes) = buffers(bytes);
+            spare.keep(offsets, bytes);
+        }
+        assert_eq!(
+            capacities(&spare)[..],
+            [100, 200, 300][..SPARE_BUFFERS.min(3)]
+        );
+        for bytes in (1..=SPARE_BUFFERS).map(|i| 1000 + i) {
+            let (offsets, bytes) = buffers(bytes);
+            spare.keep(offsets, bytes);
+        }
+        let (offsets, bytes) = buffers(50);
+        spare.keep(offsets, bytes);
+        let largest: Vec<usize> = (1..=SPARE_BUFFERS).map(|i| 1000 + i).collect();
+        assert_eq!(capacities(&spare), largest, "smaller ones make way");
+        let (mut offsets, mut bytes) = spare.take();
+        assert!(bytes.capacity() >= 1000 + SPARE_BUFFERS && bytes.is_empty() && offsets.is_empty());
+        offsets.push(7);
+        bytes.push(7);
+        spare.keep(offsets, bytes);
+        assert_eq!(spare.take().1.len(), 0, "taken buffers are empty");
+    }
+
+    #[test]
+    fn a_chunk_of_dictionary_pages_only_gives_its_buffers_back() {
+        let rows: Vec<Row> = (0..40).map(|i| Some(vec![Some(i % 3)])).collect();
+        let path = write(&rows, (true, false, false), Dictionary::Throughout, 10, 20);
+        let input = ParquetInput::open(&path, &["flat".to_string()]).unwrap();
+        let paged = input.paged_column("flat").unwrap();
+        let mut spare = SpareBuffers::default();
+        let (offsets, bytes) = buffers(4096);
+        spare.keep(offsets, bytes);
+        for g in 0..input.num_row_groups() {
+            let chunk = input.count_pages(g, &paged, &mut spare).unwrap();
+            assert!(chunk.plain.is_none());
+            assert_eq!(capacities(&spare), [4096], "row group {g}");
+        }
+        // Plain pages take them, and give them back once counted.
+        let path = write(&rows, (true, false, false), Dictionary::Off, 10, 20);
+        let input = ParquetInput::open(&path, &["flat".to_string()]).unwrap();
+        let paged = input.paged_column("flat").unwrap();
+        let chunk = input.count_pages(0, &paged, &mut spare).unwrap();
+        assert!(spare.0.is_empty());
+        spare.recycle(chunk.plain.unwrap());
+        assert_eq!(capacities(&spare), [4096], "not shrunk when finished");
     }
 
     #[test]
