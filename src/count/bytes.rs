@@ -237,7 +237,20 @@ impl BytesCounts {
         &self,
     ) -> impl IndexedParallelIterator<Item = impl Iterator<Item = (&[u8], u64)> + Clone + Sync>
     {
-        self.0.parts().par_iter().map(Part::iter)
+        self.parts_at_least(1)
+    }
+
+    /// [`parts`](Self::parts), each with only the keys counted at least
+    /// `min_count` times.
+    pub(crate) fn parts_at_least(
+        &self,
+        min_count: u64,
+    ) -> impl IndexedParallelIterator<Item = impl Iterator<Item = (&[u8], u64)> + Clone + Sync>
+    {
+        self.0
+            .parts()
+            .par_iter()
+            .map(move |p| p.iter_at_least(min_count))
     }
 }
 
@@ -450,10 +463,21 @@ impl Part {
     }
 
     fn iter(&self) -> impl Iterator<Item = (&[u8], u64)> + Clone + Sync {
+        self.iter_at_least(1)
+    }
+
+    /// The keys counted at least `min_count` times (every key when it is
+    /// 0), with their counts. A slot's count bits are its whole count
+    /// unless it spilled, and at least 1 when it holds a key (0 marks an
+    /// empty slot): most slots are passed over on them alone, without
+    /// reading their keys.
+    fn iter_at_least(&self, min_count: u64) -> impl Iterator<Item = (&[u8], u64)> + Clone + Sync {
+        let least = min_count.max(1);
         self.slots
             .iter()
-            .filter(|s| s.meta != 0)
+            .filter(move |s| u64::from(s.meta & COUNT_MASK) >= least || s.meta & SPILLED != 0)
             .map(|s| (self.key(s), self.count(s)))
+            .filter(move |(_, n)| *n >= least)
     }
 }
 
@@ -613,6 +637,18 @@ mod tests {
             );
             proptest::prop_assert_eq!(table.kept_per_part(1), Some(kept_in_slots(&table, 1)));
             proptest::prop_assert_eq!(table.kept_per_part(threshold + 1), None);
+            // The slots passed over on their count bits are those a
+            // filter on the whole count drops.
+            let mask = u64::from(COUNT_MASK);
+            for min_count in [0, 1, threshold, threshold + 1, mask, mask + 2, u64::MAX] {
+                let at_least: Vec<Vec<(&[u8], u64)>> =
+                    table.parts_at_least(min_count).map(Iterator::collect).collect();
+                let filtered: Vec<Vec<(&[u8], u64)>> = table
+                    .parts()
+                    .map(|p| p.filter(|e| e.1 >= min_count).collect())
+                    .collect();
+                proptest::prop_assert_eq!(at_least, filtered, "min_count {}", min_count);
+            }
         }
     }
 

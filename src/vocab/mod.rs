@@ -171,7 +171,7 @@ fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature
         // Nothing was ever counted: a bytes feature with no keys.
         KeyCounts::Empty => (SelectedKeys::Bytes(ByteKeys::from_keys(&[])), Vec::new()),
         KeyCounts::Bytes(m) => {
-            let parts: Vec<_> = m.parts().collect();
+            let parts: Vec<_> = m.parts_at_least(fs.min_count).collect();
             let kept = m.kept_per_part(fs.min_count);
             let (k, c) = select_byte_entries(&parts, kept, fs);
             (SelectedKeys::Bytes(k), c)
