@@ -84,9 +84,20 @@ pub(crate) fn finish_frame(kind: &FileKind, out: &mut [u8]) {
     out[..HEADER_LEN].copy_from_slice(&header.to_bytes());
 }
 
-/// Checks a framed file's magic, version, flags, length and checksum;
-/// returns the range of its manifest bytes and where its data region
-/// starts.
+/// Whether [`unframe`] checks a file's checksum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Checksum {
+    /// Bytes read from a file or handed over by a caller.
+    Verify,
+    /// Bytes this process has just framed ([`finish_frame`] computed the
+    /// checksum over these very bytes): checking it again would only read
+    /// the whole body once more.
+    JustFramed,
+}
+
+/// Checks a framed file's magic, version, flags, length and (unless
+/// `checksum` says it was just framed) checksum; returns the range of its
+/// manifest bytes and where its data region starts.
 ///
 /// # Errors
 /// [`Error::Artifact`] naming `path`, or [`Error::UnsupportedVersion`].
@@ -94,6 +105,7 @@ pub(crate) fn unframe(
     kind: &FileKind,
     path: &std::path::Path,
     bytes: &[u8],
+    checksum: Checksum,
 ) -> Result<(std::ops::Range<usize>, usize)> {
     let noun = kind.noun;
     let bad = |m: String| Error::artifact(path, m);
@@ -123,7 +135,7 @@ pub(crate) fn unframe(
         )));
     }
     let body = &bytes[HEADER_LEN..];
-    if crate::hash::checksum(body) != header.checksum {
+    if checksum == Checksum::Verify && crate::hash::checksum(body) != header.checksum {
         return Err(bad(format!(
             "checksum mismatch: the file is corrupt; rewrite the {noun}"
         )));
@@ -249,4 +261,21 @@ pub(crate) fn table_entry(hash: u64, index: u32) -> u64 {
 #[inline]
 pub(crate) fn read_u64(bytes: &[u8], i: usize) -> u64 {
     u64::from_le_bytes(read_word(bytes, i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_bytes_just_framed_skip_the_checksum() {
+        let path = std::path::Path::new("v.oov");
+        let mut bytes = frame(&VOCABULARY_FILE, b"{}", &[7u8; 64]);
+        assert!(unframe(&VOCABULARY_FILE, path, &bytes, Checksum::Verify).is_ok());
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let err = unframe(&VOCABULARY_FILE, path, &bytes, Checksum::Verify).unwrap_err();
+        assert!(err.to_string().contains("checksum mismatch"), "{err}");
+        assert!(unframe(&VOCABULARY_FILE, path, &bytes, Checksum::JustFramed).is_ok());
+    }
 }

@@ -115,7 +115,7 @@ impl Vocabulary {
             ));
         }
         let map = map_file(&file).map_err(|e| Error::io(path, e))?;
-        Vocabulary::parse(path.to_path_buf(), Data::Mapped(map))
+        Vocabulary::parse(path.to_path_buf(), Data::Mapped(map), Checksum::Verify)
     }
 
     /// Opens an artifact held in memory (as [`VocabularyBuilder::into_bytes`](crate::VocabularyBuilder::into_bytes) makes it).
@@ -123,17 +123,27 @@ impl Vocabulary {
     /// # Errors
     /// As [`Vocabulary::open`], naming the path `<memory>`.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Vocabulary> {
-        Vocabulary::parse(PathBuf::from("<memory>"), Data::Owned(bytes))
+        Vocabulary::parse(
+            PathBuf::from("<memory>"),
+            Data::Owned(bytes),
+            Checksum::Verify,
+        )
     }
 
-    /// Opens an artifact serialized into a [`Zeroed`](crate::zeroed::Zeroed) buffer.
+    /// Opens an artifact this process has just serialized into a
+    /// [`Zeroed`](crate::zeroed::Zeroed) buffer; its checksum, computed
+    /// over these bytes as they were framed, is not computed again.
     pub(crate) fn from_buffer(bytes: crate::zeroed::Zeroed<u8>) -> Result<Vocabulary> {
-        Vocabulary::parse(PathBuf::from("<memory>"), Data::Zeroed(bytes))
+        Vocabulary::parse(
+            PathBuf::from("<memory>"),
+            Data::Zeroed(bytes),
+            Checksum::JustFramed,
+        )
     }
 
-    fn parse(path: PathBuf, data: Data) -> Result<Vocabulary> {
+    fn parse(path: PathBuf, data: Data, checksum: Checksum) -> Result<Vocabulary> {
         let bad = |m: String| Error::artifact(&path, m);
-        let (manifest_range, data_start) = unframe(&VOCABULARY_FILE, &path, &data)?;
+        let (manifest_range, data_start) = unframe(&VOCABULARY_FILE, &path, &data, checksum)?;
         let manifest: Manifest = serde_json::from_slice(&data[manifest_range])
             .map_err(|e| bad(format!("bad manifest: {e}")))?;
         if manifest.kind != KIND {

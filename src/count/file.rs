@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bytes::GROUP;
 use super::{BytesCounts, Counts, FeatureCounts, InputFile, IntCounts, KeyCounts};
-use crate::artifact::format::{ALIGN, FileKind, Section, frame, read_u64, unframe};
+use crate::artifact::format::{ALIGN, Checksum, FileKind, Section, frame, read_u64, unframe};
 use crate::error::{Error, Result};
 use crate::keys::KeyType;
 
@@ -175,7 +175,7 @@ fn put_words(data: &mut Vec<u8>, words: impl Iterator<Item = u64>) -> Section {
 
 fn parse(path: &Path, bytes: &[u8]) -> Result<Counts> {
     let bad = |m: String| Error::artifact(path, m);
-    let (manifest_range, data_start) = unframe(&COUNTS_FILE, path, bytes)?;
+    let (manifest_range, data_start) = unframe(&COUNTS_FILE, path, bytes, Checksum::Verify)?;
     let manifest: CountsManifest = serde_json::from_slice(&bytes[manifest_range])
         .map_err(|e| bad(format!("bad manifest: {e}")))?;
     if manifest.kind != KIND {
