@@ -263,7 +263,8 @@ impl Default for PlainValues {
 /// Buffers of plain values already counted, which a thread keeps for the
 /// next chunks it reads ([`recycle`](Self::recycle)): a chunk's values
 /// take megabytes, and every fresh 4 KiB page of them costs a page fault
-/// (on the project's VM, a third of a `build`'s page faults). The largest
+/// (on the project's VM, a quarter of a `build`'s page faults while the
+/// buffers were not reused). The largest
 /// are kept, and the largest is taken first: most chunks of a thread hold
 /// no plain values at all (their dictionary did not fill), and their
 /// unused buffers must not push out those that fit the chunks that do.

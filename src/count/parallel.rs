@@ -514,6 +514,19 @@ mod tests {
         (spec, batch)
     }
 
+    /// The spec of one feature `d`, and a batch of it: a dictionary
+    /// column with `keys` into `values`.
+    fn dictionary_batch(keys: Vec<i32>, values: Vec<&str>) -> (Spec, RecordBatch) {
+        use arrow_array::DictionaryArray;
+        use arrow_array::types::Int32Type;
+        let spec = Spec::from_toml_str("[[feature]]\nname = \"d\"").unwrap();
+        let array =
+            DictionaryArray::<Int32Type>::try_new(keys.into(), Arc::new(StringArray::from(values)))
+                .unwrap();
+        let batch = RecordBatch::try_from_iter([("d", Arc::new(array) as ArrayRef)]).unwrap();
+        (spec, batch)
+    }
+
     fn shared_tables(spec: &Spec) -> Vec<Mutex<FeatureCounts>> {
         Counts::new(spec)
             .features
@@ -657,16 +670,7 @@ mod tests {
 
     #[test]
     fn tallies_are_held_while_their_table_is_taken_and_the_oldest_counted_alone_past_the_limit() {
-        use arrow_array::DictionaryArray;
-        use arrow_array::types::Int32Type;
-        let spec = Spec::from_toml_str("[[feature]]\nname = \"d\"").unwrap();
-        let keys = vec![0, 1, 1, 0, 1];
-        let array = DictionaryArray::<Int32Type>::try_new(
-            keys.into(),
-            Arc::new(StringArray::from(vec!["a", "b"])),
-        )
-        .unwrap();
-        let batch = RecordBatch::try_from_iter([("d", Arc::new(array) as ArrayRef)]).unwrap();
+        let (spec, batch) = dictionary_batch(vec![0, 1, 1, 0, 1], vec!["a", "b"]);
         let shared = shared_tables(&spec);
         let mut worker = Worker::new(&spec);
         // Row groups end while the table is taken: their tallies are held.
@@ -702,15 +706,7 @@ mod tests {
 
     #[test]
     fn held_tallies_are_counted_when_the_scan_ends() {
-        use arrow_array::DictionaryArray;
-        use arrow_array::types::Int32Type;
-        let spec = Spec::from_toml_str("[[feature]]\nname = \"d\"").unwrap();
-        let array = DictionaryArray::<Int32Type>::try_new(
-            vec![0, 0, 1].into(),
-            Arc::new(StringArray::from(vec!["a", "b"])),
-        )
-        .unwrap();
-        let batch = RecordBatch::try_from_iter([("d", Arc::new(array) as ArrayRef)]).unwrap();
+        let (spec, batch) = dictionary_batch(vec![0, 0, 1], vec!["a", "b"]);
         let mut worker = Worker::new(&spec);
         let mut taken = |_: usize| None;
         worker.count_batch(&mut taken, 0, &batch, "test").unwrap();
@@ -726,19 +722,8 @@ mod tests {
 
     #[test]
     fn a_dictionary_column_is_tallied_and_counted_when_its_dictionary_changes() {
-        use arrow_array::DictionaryArray;
-        use arrow_array::types::Int32Type;
-        let spec = Spec::from_toml_str("[[feature]]\nname = \"d\"").unwrap();
-        let dictionary = |values: Vec<&str>| -> RecordBatch {
-            let keys = vec![0, 1, 1, 0, 1];
-            let array = DictionaryArray::<Int32Type>::try_new(
-                keys.into(),
-                Arc::new(StringArray::from(values)),
-            )
-            .unwrap();
-            RecordBatch::try_from_iter([("d", Arc::new(array) as ArrayRef)]).unwrap()
-        };
-        let first = dictionary(vec!["a", "b"]);
+        let dictionary = |values| dictionary_batch(vec![0, 1, 1, 0, 1], values).1;
+        let (spec, first) = dictionary_batch(vec![0, 1, 1, 0, 1], vec!["a", "b"]);
         let shared = shared_tables(&spec);
         let mut worker = Worker::new(&spec);
         let mut take = |i: usize| try_take(&shared[i]);
