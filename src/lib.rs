@@ -77,6 +77,7 @@ mod keys;
 mod pages;
 mod parts;
 mod prefetch;
+mod radix;
 #[cfg(feature = "parquet")]
 mod rle;
 #[cfg(feature = "parquet")]

@@ -15,6 +15,7 @@ use crate::count::{Counts, FeatureCounts, InputFile, KeyCounts};
 use crate::error::{Error, Result};
 use crate::id::Layout;
 use crate::keys::KeyType;
+use crate::radix::{self, RadixKey};
 use crate::spec::{FeatureSpec, NullPolicy, Spec};
 
 /// Summary statistics of one feature, recorded in the artifact.
@@ -178,12 +179,12 @@ fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature
         }
         KeyCounts::Int(m) => {
             let parts: Vec<_> = m.parts().map(|p| p.map(|(k, n)| (k as i64, n))).collect();
-            let (k, c) = select_entries(&parts, m.kept_per_part(fs.min_count), fs);
+            let (k, c) = select_int_entries(&parts, m.kept_per_part(fs.min_count), fs);
             (SelectedKeys::Int(k), c)
         }
         KeyCounts::Uint(m) => {
             let parts: Vec<_> = m.parts().collect();
-            let (k, c) = select_entries(&parts, m.kept_per_part(fs.min_count), fs);
+            let (k, c) = select_int_entries(&parts, m.kept_per_part(fs.min_count), fs);
             (SelectedKeys::Uint(k), c)
         }
     };
@@ -227,11 +228,13 @@ fn sort_prefix(key: &[u8]) -> u128 {
 
 /// `entries` sorted by count descending (`count` giving an entry's count),
 /// then by `ties` (the key order), cut to `max_size` when it is set.
+/// `sort_equal` sorts entries of one count by `ties`.
 fn keep_sorted<T: Copy + Send>(
     mut entries: Vec<T>,
     spec: &FeatureSpec,
     count: impl Fn(&T) -> u64 + Sync,
     ties: impl Fn(&T, &T) -> Ordering + Sync,
+    sort_equal: impl Fn(&mut [T]) + Sync,
 ) -> Vec<T> {
     let max = usize::try_from(spec.max_size).unwrap_or(usize::MAX);
     if spec.max_size > 0 && entries.len() > max {
@@ -240,7 +243,7 @@ fn keep_sorted<T: Copy + Send>(
         entries.select_nth_unstable_by(max - 1, by_count_then(&count, &ties));
         entries.truncate(max);
     }
-    sort_by_count_first(&mut entries, count, ties);
+    sort_by_count_first(&mut entries, count, ties, sort_equal);
     entries
 }
 
@@ -262,12 +265,13 @@ const COUNT_CLASSES: usize = 1024;
 /// them. So the entries are first moved to their count's class in place
 /// (one pass of swaps, an American flag sort; counts from
 /// [`COUNT_CLASSES`] up share the first class), and then each class is
-/// sorted on its own, in parallel: by `ties` alone where all counts are
-/// equal.
+/// sorted on its own, in parallel: by `sort_equal` (which sorts by `ties`)
+/// where all counts are equal.
 fn sort_by_count_first<T: Copy + Send>(
     entries: &mut [T],
     count: impl Fn(&T) -> u64 + Sync,
     ties: impl Fn(&T, &T) -> Ordering + Sync,
+    sort_equal: impl Fn(&mut [T]) + Sync,
 ) {
     // Class 0 holds the counts from COUNT_CLASSES up, class c the count
     // COUNT_CLASSES - c: classes ascend as counts descend.
@@ -310,7 +314,7 @@ fn sort_by_count_first<T: Copy + Send>(
         || {
             equal_counts
                 .par_iter_mut()
-                .for_each(|class| class.par_sort_unstable_by(&ties))
+                .for_each(|class| sort_equal(class))
         },
     );
 }
@@ -362,25 +366,27 @@ where
     kept
 }
 
-/// The keys of the `parts` that `spec` keeps, in vocabulary order, with
-/// their counts; filtered and sorted in parallel. `kept` is how many keys
-/// each part keeps, when known ([`collect_kept`]).
-fn select_entries<I, K>(
+/// The integer keys of the `parts` that `spec` keeps, in vocabulary
+/// order, with their counts; filtered and sorted in parallel (keys of one
+/// count by a [radix sort](crate::radix)). `kept` is how many keys each
+/// part keeps, when known ([`collect_kept`]).
+fn select_int_entries<I, K>(
     parts: &[I],
     kept: Option<Vec<usize>>,
     spec: &FeatureSpec,
 ) -> (Vec<K>, Vec<u64>)
 where
     I: Iterator<Item = (K, u64)> + Clone + Sync,
-    K: Ord + Copy + Send + Default,
+    K: RadixKey + Ord + Send + Sync + Default,
 {
     let entries = collect_kept(parts, kept, |(_, n)| *n >= spec.min_count, |e| e);
-    keep_sorted(entries, spec, |e| e.1, |a, b| a.0.cmp(&b.0))
+    let sort_equal = |class: &mut [(K, u64)]| radix::sort_by_key(class, |e| e.0.radix_key());
+    keep_sorted(entries, spec, |e| e.1, |a, b| a.0.cmp(&b.0), sort_equal)
         .into_par_iter()
         .unzip()
 }
 
-/// [`select_entries`] for byte keys, which sorts on each key's
+/// [`select_int_entries`] for byte keys, which sorts on each key's
 /// [`sort_prefix`] and reads a key only on a tie: millions of keys share
 /// small counts, and comparing them would chase a pointer each time.
 fn select_byte_entries<'a, I>(
@@ -399,7 +405,8 @@ where
     );
     let ties =
         |a: &(&[u8], u64, u128), b: &(&[u8], u64, u128)| a.2.cmp(&b.2).then_with(|| a.0.cmp(b.0));
-    let entries = keep_sorted(entries, spec, |e| e.1, ties);
+    let sort_equal = |class: &mut [_]| class.par_sort_unstable_by(ties);
+    let entries = keep_sorted(entries, spec, |e| e.1, ties, sort_equal);
     (
         ByteKeys::gather(entries.len(), |i| entries[i].0),
         entries.par_iter().map(|e| e.1).collect(),
@@ -423,25 +430,53 @@ mod tests {
         vec![first.into_iter(), rest.into_iter()]
     }
 
+    /// What `spec` selects from `entries`, by one plain sort.
+    fn plain_selection<K: Ord + Copy>(
+        entries: &[(K, u64)],
+        spec: &FeatureSpec,
+    ) -> (Vec<K>, Vec<u64>) {
+        let mut kept: Vec<(K, u64)> = entries
+            .iter()
+            .copied()
+            .filter(|e| e.1 >= spec.min_count)
+            .collect();
+        kept.sort_by(vocab_order);
+        if spec.max_size > 0 {
+            kept.truncate(spec.max_size as usize);
+        }
+        kept.into_iter().unzip()
+    }
+
+    /// `entries` cut into parts of every size from 0 up, as a table's
+    /// partitions are.
+    fn parts_of<T: Copy>(entries: &[T]) -> Vec<std::iter::Copied<std::slice::Iter<'_, T>>> {
+        (0..)
+            .scan(0, |start, len| {
+                let part = entries.get(*start..(*start + len).min(entries.len()))?;
+                *start += len;
+                Some(part.iter().copied())
+            })
+            .collect()
+    }
+
     #[test]
     fn order_is_count_desc_then_key_asc_and_thresholds_apply() {
         let mut spec = FeatureSpec::new("f");
         spec.min_count = 2;
-        let (keys, counts) = select_entries(
+        let (keys, counts) = select_byte_entries(
             &counts_of(&[("b", 3), ("a", 3), ("c", 5), ("d", 1), ("e", 2)]),
             None,
             &spec,
         );
-        let keys: Vec<&[u8]> = keys.iter().map(|k| &**k).collect();
-        assert_eq!(keys, [&b"c"[..], b"a", b"b", b"e"]);
+        assert_eq!(keys, ByteKeys::from_keys(&[b"c", b"a", b"b", b"e"]));
         assert_eq!(counts, [5, 3, 3, 2]);
         spec.max_size = 2;
-        let (keys, _) = select_entries(
+        let (keys, _) = select_byte_entries(
             &counts_of(&[("b", 3), ("a", 3), ("c", 5), ("e", 2)]),
             None,
             &spec,
         );
-        assert_eq!(keys, [&b"c"[..], b"a"]);
+        assert_eq!(keys, ByteKeys::from_keys(&[b"c", b"a"]));
     }
 
     proptest::proptest! {
@@ -459,22 +494,43 @@ mod tests {
             spec.min_count = 2;
             spec.max_size = max_size;
             let entries: Vec<(&[u8], u64)> = pairs.iter().map(|(k, n)| (&k[..], *n)).collect();
-            // Parts of every size from 0 up, as a table's partitions are.
-            let parts: Vec<_> = (0..)
-                .scan(0, |start, len| {
-                    let part = entries.get(*start..(*start + len).min(entries.len()))?;
-                    *start += len;
-                    Some(part.iter().copied())
-                })
-                .collect();
-            let plain = select_entries(&[entries.iter().copied()], None, &spec);
-            proptest::prop_assert_eq!(&select_entries(&parts, None, &spec), &plain);
+            let parts = parts_of(&entries);
+            let plain = plain_selection(&entries, &spec);
             let bytes = select_byte_entries(&parts, None, &spec);
             proptest::prop_assert_eq!(&bytes, &(ByteKeys::from_keys(&plain.0), plain.1.clone()));
             // Given how many keys each part keeps, as a table tells.
             let kept: Vec<usize> = parts.iter().map(|p| p.clone().filter(|e| e.1 >= 2).count()).collect();
-            proptest::prop_assert_eq!(&select_entries(&parts, Some(kept.clone()), &spec), &plain);
             proptest::prop_assert_eq!(select_byte_entries(&parts, Some(kept), &spec), bytes);
+        }
+
+        /// Radix-sorting integer keys gives the order of one plain sort,
+        /// for keys of every sign and width, and counts of every class.
+        #[test]
+        fn int_selection_matches_the_plain_order(
+            pairs in proptest::collection::hash_map(
+                proptest::prop_oneof![-3000i64..3000, proptest::prelude::any::<i64>()],
+                proptest::prop_oneof![1u64..4, any_count()],
+                0..2000,
+            ),
+            min_count in 0u64..3,
+            max_size in proptest::prop_oneof![proptest::strategy::Just(0u64), 0u64..3000],
+        ) {
+            let mut spec = FeatureSpec::new("f");
+            spec.min_count = min_count;
+            spec.max_size = max_size;
+            let signed: Vec<(i64, u64)> = pairs.into_iter().collect();
+            let plain = plain_selection(&signed, &spec);
+            let parts = parts_of(&signed);
+            proptest::prop_assert_eq!(&select_int_entries(&parts, None, &spec), &plain);
+            let kept: Vec<usize> =
+                parts.iter().map(|p| p.clone().filter(|e| e.1 >= min_count).count()).collect();
+            proptest::prop_assert_eq!(&select_int_entries(&parts, Some(kept), &spec), &plain);
+            // The same keys unsigned order otherwise: negative keys last.
+            let unsigned: Vec<(u64, u64)> = signed.iter().map(|&(k, n)| (k as u64, n)).collect();
+            proptest::prop_assert_eq!(
+                select_int_entries(&parts_of(&unsigned), None, &spec),
+                plain_selection(&unsigned, &spec)
+            );
         }
     }
 
@@ -496,7 +552,8 @@ mod tests {
             let mut entries: Vec<(i64, u64)> = pairs.into_iter().collect();
             let mut plain = entries.clone();
             plain.sort_by(vocab_order);
-            sort_by_count_first(&mut entries, |e| e.1, |a, b| a.0.cmp(&b.0));
+            let ties = |a: &(i64, u64), b: &(i64, u64)| a.0.cmp(&b.0);
+            sort_by_count_first(&mut entries, |e| e.1, ties, |class| class.sort_unstable_by(ties));
             proptest::prop_assert_eq!(entries, plain);
         }
     }
@@ -519,6 +576,6 @@ mod tests {
         let spec = FeatureSpec::new("f");
         let map: HashMap<i64, u64> = [(10, 1), (-5, 1), (2, 1)].into_iter().collect();
         let parts = [map.iter().map(|(k, n)| (*k, *n))];
-        assert_eq!(select_entries(&parts, None, &spec).0, [-5, 2, 10]);
+        assert_eq!(select_int_entries(&parts, None, &spec).0, [-5, 2, 10]);
     }
 }
