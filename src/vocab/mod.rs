@@ -216,14 +216,16 @@ fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature
     })
 }
 
-/// The first 16 bytes of a key, big-endian, zero-padded: keys with different
-/// prefixes order as their prefixes do; equal prefixes need the keys.
+/// The first 16 bytes of a key, zero-padded: keys with different prefixes
+/// order as their prefixes do (compared as big-endian integers); equal
+/// prefixes need the keys. A key of at most 16 bytes is its prefix cut to
+/// its length, so copying it needs no read of the count table.
 #[inline]
-fn sort_prefix(key: &[u8]) -> u128 {
+fn sort_prefix(key: &[u8]) -> [u8; 16] {
     let mut head = [0u8; 16];
     let n = key.len().min(16);
     head[..n].copy_from_slice(&key[..n]);
-    u128::from_be_bytes(head)
+    head
 }
 
 /// `entries` sorted by count descending (`count` giving an entry's count),
@@ -403,12 +405,19 @@ where
         |(_, n)| *n >= spec.min_count,
         |(k, n)| (k, n, sort_prefix(k)),
     );
-    let ties =
-        |a: &(&[u8], u64, u128), b: &(&[u8], u64, u128)| a.2.cmp(&b.2).then_with(|| a.0.cmp(b.0));
+    let prefix = |e: &(&[u8], u64, [u8; 16])| u128::from_be_bytes(e.2);
+    let ties = |a: &(&[u8], u64, [u8; 16]), b: &(&[u8], u64, [u8; 16])| {
+        prefix(a).cmp(&prefix(b)).then_with(|| a.0.cmp(b.0))
+    };
     let sort_equal = |class: &mut [_]| class.par_sort_unstable_by(ties);
     let entries = keep_sorted(entries, spec, |e| e.1, ties, sort_equal);
     (
-        ByteKeys::gather(entries.len(), |i| entries[i].0),
+        ByteKeys::gather(entries.len(), |i| {
+            // A short key from its prefix, in the sorted entries, rather
+            // than from the table: sequential reads, not random ones.
+            let (key, _, head) = &entries[i];
+            head.get(..key.len()).unwrap_or(key)
+        }),
         entries.par_iter().map(|e| e.1).collect(),
     )
 }
