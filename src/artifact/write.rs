@@ -41,7 +41,7 @@ fn plan(selection: &Selection) -> Result<Planned> {
             let n = f.keys.len();
             debug_assert_eq!(f.layout.vocab_size() as usize, n);
             let (keys, offsets) = match &f.keys {
-                SelectedKeys::Bytes(keys) => {
+                SelectedKeys::Bytes(keys, _) => {
                     let offsets = place(&mut data_len, 8 * keys.offsets.len());
                     (place(&mut data_len, keys.data.len()), Some(offsets))
                 }
@@ -55,7 +55,7 @@ fn plan(selection: &Selection) -> Result<Planned> {
                 sections: Sections {
                     keys,
                     offsets,
-                    counts: place(&mut data_len, 8 * f.counts.len()),
+                    counts: place(&mut data_len, 8 * n),
                     table: place(&mut data_len, 8 * table_capacity(n)),
                 },
             }
@@ -299,17 +299,19 @@ fn extent(s: &Sections) -> Range<usize> {
 fn put_arrays(f: &SelectedFeature, s: &Sections, start: usize, part: &mut [u8]) {
     let range = |s: &Section| s.offset as usize - start..(s.offset + s.len) as usize - start;
     match &f.keys {
-        SelectedKeys::Bytes(keys) => {
+        SelectedKeys::Bytes(keys, _) => {
             let offsets = s.offsets.as_ref().expect("placed with the keys");
             put_words(&mut part[range(offsets)], keys.offsets.iter().copied());
             part[range(&s.keys)].copy_from_slice(&keys.data);
         }
-        SelectedKeys::Int(keys) => {
-            put_words(&mut part[range(&s.keys)], keys.iter().map(|&k| k as u64))
+        SelectedKeys::Int(pairs) => {
+            put_words(&mut part[range(&s.keys)], pairs.iter().map(|p| p.0 as u64))
         }
-        SelectedKeys::Uint(keys) => put_words(&mut part[range(&s.keys)], keys.iter().copied()),
+        SelectedKeys::Uint(pairs) => {
+            put_words(&mut part[range(&s.keys)], pairs.iter().map(|p| p.0))
+        }
     }
-    put_words(&mut part[range(&s.counts)], f.counts.iter().copied());
+    put_words(&mut part[range(&s.counts)], f.keys.counts());
 }
 
 /// Digit width of [`sort_by_home`]: 2048 counters fit the L1 cache.
@@ -412,9 +414,9 @@ fn put_table(keys: &SelectedKeys, out: &mut [u8]) {
     let mask = cap.wrapping_sub(1);
     let hash_of = |i: usize| {
         hash::table_hash(match keys {
-            SelectedKeys::Bytes(k) => Key::Bytes(k.get(i)),
-            SelectedKeys::Int(k) => Key::Int(k[i]),
-            SelectedKeys::Uint(k) => Key::Uint(k[i]),
+            SelectedKeys::Bytes(k, _) => Key::Bytes(k.get(i)),
+            SelectedKeys::Int(pairs) => Key::Int(pairs[i].0),
+            SelectedKeys::Uint(pairs) => Key::Uint(pairs[i].0),
         })
     };
     let mut placed = Zeroed::new(n);

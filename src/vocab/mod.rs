@@ -48,18 +48,23 @@ impl FeatureStats {
     }
 }
 
-/// The selected keys of one feature, in id order.
+/// The selected keys of one feature, in id order, with their counts.
+///
+/// Integer keys stay in the (key, count) pairs selection sorted: splitting
+/// them into two arrays would take fresh memory for both, and the writer
+/// reads the pairs as easily.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SelectedKeys {
-    Bytes(ByteKeys),
-    Int(Vec<i64>),
-    Uint(Vec<u64>),
+    /// The keys, and each key's count.
+    Bytes(ByteKeys, Vec<u64>),
+    Int(Vec<(i64, u64)>),
+    Uint(Vec<(u64, u64)>),
 }
 
 impl SelectedKeys {
     pub(crate) fn len(&self) -> usize {
         match self {
-            SelectedKeys::Bytes(k) => k.len(),
+            SelectedKeys::Bytes(k, _) => k.len(),
             SelectedKeys::Int(k) => k.len(),
             SelectedKeys::Uint(k) => k.len(),
         }
@@ -67,10 +72,21 @@ impl SelectedKeys {
 
     pub(crate) fn key_type(&self) -> KeyType {
         match self {
-            SelectedKeys::Bytes(_) => KeyType::Bytes,
+            SelectedKeys::Bytes(..) => KeyType::Bytes,
             SelectedKeys::Int(_) => KeyType::Int,
             SelectedKeys::Uint(_) => KeyType::Uint,
         }
+    }
+
+    /// The keys' counts, in id order.
+    pub(crate) fn counts(&self) -> impl Iterator<Item = u64> + '_ {
+        let (bytes, int, uint) = match self {
+            SelectedKeys::Bytes(_, counts) => (&counts[..], &[][..], &[][..]),
+            SelectedKeys::Int(pairs) => (&[][..], &pairs[..], &[][..]),
+            SelectedKeys::Uint(pairs) => (&[][..], &[][..], &pairs[..]),
+        };
+        let pairs = int.iter().map(|p| p.1).chain(uint.iter().map(|p| p.1));
+        bytes.iter().copied().chain(pairs)
     }
 }
 
@@ -136,7 +152,6 @@ pub(crate) struct SelectedFeature {
     pub spec: FeatureSpec,
     pub layout: Layout,
     pub keys: SelectedKeys,
-    pub counts: Vec<u64>,
     pub stats: FeatureStats,
 }
 
@@ -168,24 +183,30 @@ pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<Selection> {
 /// One feature's vocabulary; its counts are dropped when it is selected.
 fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature> {
     let (total, distinct, nulls) = (fc.total_count(), fc.distinct_count(), fc.null_count());
-    let (keys, counts) = match fc.table() {
+    let keys = match fc.table() {
         // Nothing was ever counted: a bytes feature with no keys.
-        KeyCounts::Empty => (SelectedKeys::Bytes(ByteKeys::from_keys(&[])), Vec::new()),
+        KeyCounts::Empty => SelectedKeys::Bytes(ByteKeys::from_keys(&[]), Vec::new()),
         KeyCounts::Bytes(m) => {
             let parts: Vec<_> = m.parts_at_least(fs.min_count).collect();
             let kept = m.kept_per_part(fs.min_count);
             let (k, c) = select_byte_entries(&parts, kept, fs);
-            (SelectedKeys::Bytes(k), c)
+            SelectedKeys::Bytes(k, c)
         }
         KeyCounts::Int(m) => {
             let parts: Vec<_> = m.parts().map(|p| p.map(|(k, n)| (k as i64, n))).collect();
-            let (k, c) = select_int_entries(&parts, m.kept_per_part(fs.min_count), fs);
-            (SelectedKeys::Int(k), c)
+            SelectedKeys::Int(select_int_entries(
+                &parts,
+                m.kept_per_part(fs.min_count),
+                fs,
+            ))
         }
         KeyCounts::Uint(m) => {
             let parts: Vec<_> = m.parts().collect();
-            let (k, c) = select_int_entries(&parts, m.kept_per_part(fs.min_count), fs);
-            (SelectedKeys::Uint(k), c)
+            SelectedKeys::Uint(select_int_entries(
+                &parts,
+                m.kept_per_part(fs.min_count),
+                fs,
+            ))
         }
     };
     let layout = Layout::new(
@@ -205,13 +226,12 @@ fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature
         total_count: total,
         distinct_count: distinct,
         null_count: nulls,
-        kept_count: counts.iter().sum(),
+        kept_count: keys.counts().sum(),
     };
     Ok(SelectedFeature {
         spec: fs.clone(),
         layout,
         keys,
-        counts,
         stats,
     })
 }
@@ -369,14 +389,14 @@ where
 }
 
 /// The integer keys of the `parts` that `spec` keeps, in vocabulary
-/// order, with their counts; filtered and sorted in parallel (keys of one
-/// count by a [radix sort](crate::radix)). `kept` is how many keys each
-/// part keeps, when known ([`collect_kept`]).
+/// order, each with its count; filtered and sorted in parallel (keys of
+/// one count by a [radix sort](crate::radix)). `kept` is how many keys
+/// each part keeps, when known ([`collect_kept`]).
 fn select_int_entries<I, K>(
     parts: &[I],
     kept: Option<Vec<usize>>,
     spec: &FeatureSpec,
-) -> (Vec<K>, Vec<u64>)
+) -> Vec<(K, u64)>
 where
     I: Iterator<Item = (K, u64)> + Clone + Sync,
     K: RadixKey + Ord + Send + Sync + Default,
@@ -384,8 +404,6 @@ where
     let entries = collect_kept(parts, kept, |(_, n)| *n >= spec.min_count, |e| e);
     let sort_equal = |class: &mut [(K, u64)]| radix::sort_by_key(class, |e| e.0.radix_key());
     keep_sorted(entries, spec, |e| e.1, |a, b| a.0.cmp(&b.0), sort_equal)
-        .into_par_iter()
-        .unzip()
 }
 
 /// [`select_int_entries`] for byte keys, which sorts on each key's
@@ -440,10 +458,7 @@ mod tests {
     }
 
     /// What `spec` selects from `entries`, by one plain sort.
-    fn plain_selection<K: Ord + Copy>(
-        entries: &[(K, u64)],
-        spec: &FeatureSpec,
-    ) -> (Vec<K>, Vec<u64>) {
+    fn plain_selection<K: Ord + Copy>(entries: &[(K, u64)], spec: &FeatureSpec) -> Vec<(K, u64)> {
         let mut kept: Vec<(K, u64)> = entries
             .iter()
             .copied()
@@ -453,7 +468,7 @@ mod tests {
         if spec.max_size > 0 {
             kept.truncate(spec.max_size as usize);
         }
-        kept.into_iter().unzip()
+        kept
     }
 
     /// `entries` cut into parts of every size from 0 up, as a table's
@@ -504,7 +519,7 @@ mod tests {
             spec.max_size = max_size;
             let entries: Vec<(&[u8], u64)> = pairs.iter().map(|(k, n)| (&k[..], *n)).collect();
             let parts = parts_of(&entries);
-            let plain = plain_selection(&entries, &spec);
+            let plain: (Vec<_>, Vec<u64>) = plain_selection(&entries, &spec).into_iter().unzip();
             let bytes = select_byte_entries(&parts, None, &spec);
             proptest::prop_assert_eq!(&bytes, &(ByteKeys::from_keys(&plain.0), plain.1.clone()));
             // Given how many keys each part keeps, as a table tells.
@@ -585,6 +600,9 @@ mod tests {
         let spec = FeatureSpec::new("f");
         let map: HashMap<i64, u64> = [(10, 1), (-5, 1), (2, 1)].into_iter().collect();
         let parts = [map.iter().map(|(k, n)| (*k, *n))];
-        assert_eq!(select_int_entries(&parts, None, &spec).0, [-5, 2, 10]);
+        assert_eq!(
+            select_int_entries(&parts, None, &spec),
+            [(-5, 1), (2, 1), (10, 1)]
+        );
     }
 }
