@@ -21,12 +21,12 @@
 //! reader's own error, or its own reading. Nothing of a chunk is counted
 //! until the whole chunk is read, so a declined chunk counts once.
 
-use std::fs::File;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{ArrayRef, BinaryArray};
 use arrow_buffer::{Buffer, OffsetBuffer};
+use bytes::Bytes;
 use parquet::basic::{Encoding, Repetition, Type as PhysicalType};
 use parquet::column::page::Page;
 use parquet::file::metadata::ParquetMetaData;
@@ -80,7 +80,7 @@ impl PagedColumn {
     /// some.
     pub(crate) fn count(
         &self,
-        file: File,
+        file: Bytes,
         meta: &ParquetMetaData,
         row_group: usize,
         spare: &mut SpareBuffers,
@@ -429,6 +429,7 @@ fn skip_prefixed(data: &[u8]) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
+    use std::fs::File;
 
     use arrow_array::builder::{BinaryBuilder, ListBuilder};
     use arrow_array::cast::AsArray;

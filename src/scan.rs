@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
@@ -252,8 +253,30 @@ impl ParquetInput {
         column: &PagedColumn,
         spare: &mut SpareBuffers,
     ) -> Option<ChunkCounts> {
-        let file = File::open(&self.path).ok()?;
-        column.count(file, self.meta.metadata(), row_group, spare)
+        let data = self.map().ok()?;
+        column.count(data, self.meta.metadata(), row_group, spare)
+    }
+
+    /// The file, mapped read-only for one read (a chunk's pages, or a row
+    /// group's batches): pages and batches are decoded straight from the
+    /// page cache, with no copy into buffers. Reading through `File` copied
+    /// each page into a fresh heap buffer: on the benchmark, 0.1-0.2 s more
+    /// CPU time per `build` and 0.37 s per `apply` (`docs/BENCHMARKS.md`,
+    /// seventeenth session). One
+    /// mapping per read, not per file, so that the pages it touched leave
+    /// the process's resident set with it.
+    ///
+    /// Like any reader that maps files (the artifact's too), a file
+    /// truncated by another process while it is read ends the process
+    /// with `SIGBUS`; files are not to be rewritten in place while read.
+    fn map(&self) -> Result<Bytes> {
+        let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        // SAFETY: the mapping is read-only and private to this read; the
+        // bytes change only if another process rewrites the file in place
+        // (documented above).
+        #[allow(unsafe_code)]
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(&self.path, e))?;
+        Ok(Bytes::from_owner(map))
     }
 
     /// Reads row group `row_group`, only the given root columns, and hands
@@ -269,11 +292,9 @@ impl ParquetInput {
             row_group: Some(row_group),
             source,
         };
-        // A fresh handle per unit: handles cloned from one file share its
-        // offset, and units run on several threads.
-        let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        let data = self.map()?;
         let mask = ProjectionMask::roots(self.meta.parquet_schema(), roots.iter().copied());
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(data, self.meta.clone())
             .with_projection(mask)
             .with_row_groups(vec![row_group])
             .with_batch_size(BATCH_SIZE)
