@@ -15,7 +15,8 @@ const BUCKETS: usize = 1 << DIGIT_BITS;
 /// Passes that cover a 64-bit key.
 const PASSES: usize = 64usize.div_ceil(DIGIT_BITS as usize);
 
-/// Below this many entries a comparison sort is faster than the passes.
+/// Below this many entries a comparison sort is used: the passes' counters
+/// (2048 per digit, six digits) would outweigh the entries.
 const SMALL: usize = 256;
 
 /// Sorts `entries` by `key` ascending (unstable: entries with equal keys

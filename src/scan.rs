@@ -262,9 +262,8 @@ impl ParquetInput {
     /// page cache, with no copy into buffers. Reading through `File` copied
     /// each page into a fresh heap buffer: on the benchmark, 0.1-0.2 s more
     /// CPU time per `build` and 0.37 s per `apply` (`docs/BENCHMARKS.md`,
-    /// seventeenth session). One
-    /// mapping per read, not per file, so that the pages it touched leave
-    /// the process's resident set with it.
+    /// seventeenth session). One mapping per read, not per file, so that
+    /// the pages it touched leave the process's resident set with it.
     ///
     /// Like any reader that maps files (the artifact's too), a file
     /// truncated by another process while it is read ends the process

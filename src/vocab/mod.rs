@@ -80,6 +80,8 @@ impl SelectedKeys {
 
     /// The keys' counts, in id order.
     pub(crate) fn counts(&self) -> impl Iterator<Item = u64> + '_ {
+        // One iterator type for the three variants: two of the three
+        // slices are empty.
         let (bytes, int, uint) = match self {
             SelectedKeys::Bytes(_, counts) => (&counts[..], &[][..], &[][..]),
             SelectedKeys::Int(pairs) => (&[][..], &pairs[..], &[][..]),
