@@ -727,6 +727,42 @@ mod tests {
     }
 
     #[test]
+    fn a_file_cut_short_after_its_footer_is_declined_then_an_error() {
+        // Inputs are mapped for each read: a file that shrank since its
+        // footer was read maps shorter, and what lies past its end is an
+        // error naming the file, never a read out of bounds.
+        // Chunks of several 4 KiB pages, so that a stale mapping would
+        // reach pages wholly past the end.
+        let rows: Vec<Row> = (0..40_000u32)
+            .map(|i| Some(vec![Some((i.wrapping_mul(2_654_435_761) >> 27) as u8)]))
+            .collect();
+        let path = write(&rows, (true, false, false), Dictionary::Off, 1000, 10_000);
+        let input = ParquetInput::open(&path, &["flat".to_string()]).unwrap();
+        let paged = input.paged_column("flat").unwrap();
+        let last = input.num_row_groups() - 1;
+        let meta = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap())
+            .unwrap()
+            .metadata()
+            .clone();
+        // Cut the file at the first 4 KiB boundary inside the last row
+        // group's chunk.
+        let (start, len) = meta.row_group(last).column(0).byte_range();
+        let cut = (start + 1).next_multiple_of(4096);
+        assert!(cut + 4096 < start + len, "a chunk of {len} bytes");
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(cut).unwrap();
+        let mut spare = SpareBuffers::default();
+        assert!(input.count_pages(last, &paged, &mut spare).is_none());
+        let err = input.read_row_group(last, &[0], |_| Ok(())).unwrap_err();
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+        // The first row group still lies within the file.
+        assert!(input.count_pages(0, &paged, &mut spare).is_some());
+    }
+
+    #[test]
     fn plain_strings_must_each_be_utf8() {
         // "é" is two bytes: valid together, not as two values.
         let mut split = PlainValues::default();
