@@ -43,25 +43,49 @@ pub(crate) fn sort_by_key<T: Copy + Default>(entries: &mut [T], key: impl Fn(&T)
         if counts.contains(&entries.len()) {
             continue; // every key has this digit: the order stays
         }
-        // Counts to where each bucket starts.
-        let mut start = 0;
-        for c in counts.iter_mut() {
-            (*c, start) = (start, start + *c);
-        }
         let (from, to) = if in_scratch {
             (&*scratch, &mut *entries)
         } else {
             (&*entries, &mut scratch[..])
         };
-        for e in from {
-            let next = &mut counts[digit(key(e), pass)];
-            to[*next] = *e;
-            *next += 1;
-        }
+        scatter(from, to, counts, |e| digit(key(e), pass));
         in_scratch = !in_scratch;
     }
     if in_scratch {
         entries.copy_from_slice(&scratch);
+    }
+}
+
+/// Moves `from` into `to` (of the same length) ordered by `digit`, keeping
+/// the order of entries with the same digit; `ends` (one per digit value,
+/// past every digit) is left holding where each digit's entries end.
+pub(crate) fn stable_counting_sort<T: Copy>(
+    from: &[T],
+    to: &mut [T],
+    ends: &mut [usize],
+    digit: impl Fn(&T) -> usize,
+) {
+    ends.fill(0);
+    for e in from {
+        ends[digit(e)] += 1;
+    }
+    scatter(from, to, ends, digit);
+}
+
+/// Moves `from` into `to` ordered by `digit`, stably, given `counts`, how
+/// many entries have each digit value; leaves `counts` holding where each
+/// digit's entries end.
+fn scatter<T: Copy>(from: &[T], to: &mut [T], counts: &mut [usize], digit: impl Fn(&T) -> usize) {
+    // Each digit's start; moving an entry there moves it on, to the
+    // digit's end once all its entries are moved.
+    let mut start = 0;
+    for n in counts.iter_mut() {
+        (*n, start) = (start, start + *n);
+    }
+    for &entry in from {
+        let next = &mut counts[digit(&entry)];
+        to[*next] = entry;
+        *next += 1;
     }
 }
 

@@ -18,6 +18,7 @@ use crate::atomic::AtomicFile;
 use crate::error::{Error, Result};
 use crate::hash;
 use crate::keys::Key;
+use crate::radix;
 use crate::vocab::{SelectedFeature, SelectedKeys, Selection};
 use crate::zeroed::Zeroed;
 
@@ -339,41 +340,17 @@ fn sort_by_home(mut placed: Zeroed<(u64, u64)>, mask: usize) -> Zeroed<(u64, u64
     let low = |hash: u64| home(hash) & ((1 << low_bits) - 1);
     let mut moved = Zeroed::new(placed.len());
     let mut ends = vec![0usize; 1 << (home_bits - low_bits)];
-    stable_counting_sort(&placed, &mut moved, &mut ends, bucket);
+    radix::stable_counting_sort(&placed, &mut moved, &mut ends, |e| bucket(e.0));
     let buckets: Vec<Range<usize>> = crate::parts::consecutive(&ends).collect();
     let sources = crate::parts::split_parts(&mut moved, buckets.iter().cloned());
     let targets = crate::parts::split_parts(&mut placed, buckets);
     sources.into_par_iter().zip(targets).for_each_init(
         || vec![0usize; 1 << low_bits],
-        |counters, (source, target)| stable_counting_sort(source, target, counters, low),
+        |counters, (source, target)| {
+            radix::stable_counting_sort(source, target, counters, |e| low(e.0))
+        },
     );
     placed
-}
-
-/// Moves `from` into `to` (of the same length) ordered by `digit`, keeping
-/// the order of entries with the same digit; `ends` (one per digit value,
-/// past every digit) is left holding where each digit's entries end.
-fn stable_counting_sort(
-    from: &[(u64, u64)],
-    to: &mut [(u64, u64)],
-    ends: &mut [usize],
-    digit: impl Fn(u64) -> usize,
-) {
-    ends.fill(0);
-    for &(hash, _) in from {
-        ends[digit(hash)] += 1;
-    }
-    // Each digit's start; moving an entry there moves it on, to the
-    // digit's end once all its entries are moved.
-    let mut start = 0;
-    for n in ends.iter_mut() {
-        (*n, start) = (start, start + *n);
-    }
-    for &entry in from {
-        let d = digit(entry.0);
-        to[ends[d]] = entry;
-        ends[d] += 1;
-    }
 }
 
 /// Writes `words` as u64 LE into `out`, which holds exactly them.

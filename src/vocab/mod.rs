@@ -78,17 +78,18 @@ impl SelectedKeys {
         }
     }
 
+    /// The count of key `i` (in id order).
+    pub(crate) fn count(&self, i: usize) -> u64 {
+        match self {
+            SelectedKeys::Bytes(_, counts) => counts[i],
+            SelectedKeys::Int(pairs) => pairs[i].1,
+            SelectedKeys::Uint(pairs) => pairs[i].1,
+        }
+    }
+
     /// The keys' counts, in id order.
     pub(crate) fn counts(&self) -> impl Iterator<Item = u64> + '_ {
-        // One iterator type for the three variants: two of the three
-        // slices are empty.
-        let (bytes, int, uint) = match self {
-            SelectedKeys::Bytes(_, counts) => (&counts[..], &[][..], &[][..]),
-            SelectedKeys::Int(pairs) => (&[][..], &pairs[..], &[][..]),
-            SelectedKeys::Uint(pairs) => (&[][..], &[][..], &pairs[..]),
-        };
-        let pairs = int.iter().map(|p| p.1).chain(uint.iter().map(|p| p.1));
-        bytes.iter().copied().chain(pairs)
+        (0..self.len()).map(|i| self.count(i))
     }
 }
 
