@@ -124,3 +124,52 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// The first 16 bytes of `bytes`, zero-padded when it is shorter: the
+/// form in which count tables store short keys and selection sorts them.
+///
+/// Copied with a few fixed-size loads (two overlapping ones cover any
+/// length from 4 to 16) rather than a copy of the key's length, which is a
+/// call to `memmove`: this runs once per value counted.
+#[inline]
+pub(crate) fn padded_prefix(bytes: &[u8]) -> [u8; 16] {
+    if let Some(head) = bytes.first_chunk::<16>() {
+        return *head;
+    }
+    let n = bytes.len();
+    let word: u128 = match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        (Some(&head), Some(&tail)) => {
+            u128::from(u64::from_le_bytes(head))
+                | u128::from(u64::from_le_bytes(tail)) << (8 * (n - 8))
+        }
+        _ => match (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+            (Some(&head), Some(&tail)) => {
+                u128::from(u32::from_le_bytes(head))
+                    | u128::from(u32::from_le_bytes(tail)) << (8 * (n - 4))
+            }
+            // 0 to 3 bytes: the first, the middle and the last.
+            _ => bytes.first().map_or(0, |&first| {
+                u128::from(first)
+                    | u128::from(bytes[n / 2]) << (8 * (n / 2))
+                    | u128::from(bytes[n - 1]) << (8 * (n - 1))
+            }),
+        },
+    };
+    word.to_le_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_padded_prefix_is_the_first_16_bytes_then_zeros() {
+        let bytes: Vec<u8> = (1..=40).collect();
+        for n in 0..=bytes.len() {
+            let mut expected = [0u8; 16];
+            let k = n.min(16);
+            expected[..k].copy_from_slice(&bytes[..k]);
+            assert_eq!(padded_prefix(&bytes[..n]), expected, "{n} bytes");
+        }
+    }
+}

@@ -328,6 +328,10 @@ impl SpareBuffers {
     }
 }
 
+/// Values up to this long are copied as this many bytes when the page
+/// holds as many past the value's start.
+const SHORT_VALUE: usize = 16;
+
 impl PlainValues {
     /// The plain values of a chunk of `bytes` uncompressed bytes and
     /// `values` values (its metadata), in buffers from `spare` when it has
@@ -363,16 +367,26 @@ impl PlainValues {
             self.offsets.reserve(values.min(bytes / 4));
         }
         // Each value takes 4 bytes at least: a count past the page's is
-        // not reserved for (the page is then declined).
+        // not reserved for (the page is then declined). Short values are
+        // copied 16 bytes at a time (below): room for those past the end.
         let n_at_most = n.min(data.len() / 4);
         self.offsets.reserve(n_at_most);
-        self.bytes.reserve(data.len() - 4 * n_at_most);
+        self.bytes.reserve(data.len() - 4 * n_at_most + SHORT_VALUE);
         for _ in 0..n {
             let (len, rest) = data.split_first_chunk::<4>()?;
-            let (value, rest) = rest.split_at_checked(u32::from_le_bytes(*len) as usize)?;
-            self.bytes.extend_from_slice(value);
-            self.offsets.push(i32::try_from(self.bytes.len()).ok()?);
-            data = rest;
+            let len = u32::from_le_bytes(*len) as usize;
+            let end = self.bytes.len() + len;
+            match rest.first_chunk::<SHORT_VALUE>() {
+                // A fixed-size copy, not a call to `memmove` per value;
+                // the bytes past the value are cut off again.
+                Some(chunk) if len <= SHORT_VALUE => {
+                    self.bytes.extend_from_slice(chunk);
+                    self.bytes.truncate(end);
+                }
+                _ => self.bytes.extend_from_slice(rest.get(..len)?),
+            }
+            self.offsets.push(i32::try_from(end).ok()?);
+            data = &rest[len..];
         }
         Some(())
     }

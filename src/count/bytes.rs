@@ -112,12 +112,13 @@ impl<'k> Probe<'k> {
     /// values with an error).
     #[inline]
     fn new(hash: u64, key: &'k [u8]) -> Probe<'k> {
-        let mut slot_key = [0u8; INLINE];
-        if key.len() <= INLINE {
-            slot_key[..key.len()].copy_from_slice(key);
+        let slot_key = if key.len() <= INLINE {
+            crate::keys::padded_prefix(key)
         } else {
+            let mut slot_key = [0u8; INLINE];
             slot_key[8..].copy_from_slice(&long_key_tail(hash, key.len()));
-        }
+            slot_key
+        };
         Probe {
             hash,
             head: head_of(key.len()),

@@ -245,10 +245,7 @@ fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature
 /// its length, so copying it needs no read of the count table.
 #[inline]
 fn sort_prefix(key: &[u8]) -> [u8; 16] {
-    let mut head = [0u8; 16];
-    let n = key.len().min(16);
-    head[..n].copy_from_slice(&key[..n]);
-    head
+    crate::keys::padded_prefix(key)
 }
 
 /// `entries` sorted by count descending (`count` giving an entry's count),
