@@ -122,16 +122,9 @@ fn for_each_whole_group(
     // One bit at the start of each value: a value times this repeats it
     // eight times.
     let repeat = (0..8).fold(0u128, |r, k| r | 1 << (k * width));
-    let read = |at: usize| -> u128 {
-        match packed.get(at..at + 16) {
-            Some(bytes) => u128::from_le_bytes(bytes.try_into().expect("16 bytes")),
-            None => {
-                let mut padded = [0u8; 16];
-                padded[..width].copy_from_slice(&packed[at..at + width]);
-                u128::from_le_bytes(padded)
-            }
-        }
-    };
+    // The 16 bytes from `at`, zero-padded near the end (past the group,
+    // they are masked off).
+    let read = |at: usize| u128::from_le_bytes(crate::keys::padded_prefix(&packed[at..]));
     for at in (0..packed.len()).step_by(width) {
         let group = read(at) & group_mask;
         let first = group as u32 & mask;

@@ -239,15 +239,6 @@ fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature
     })
 }
 
-/// The first 16 bytes of a key, zero-padded: keys with different prefixes
-/// order as their prefixes do (compared as big-endian integers); equal
-/// prefixes need the keys. A key of at most 16 bytes is its prefix cut to
-/// its length, so copying it needs no read of the count table.
-#[inline]
-fn sort_prefix(key: &[u8]) -> [u8; 16] {
-    crate::keys::padded_prefix(key)
-}
-
 /// `entries` sorted by count descending (`count` giving an entry's count),
 /// then by `ties` (the key order), cut to `max_size` when it is set.
 /// `sort_equal` sorts entries of one count by `ties`.
@@ -406,9 +397,13 @@ where
     keep_sorted(entries, spec, |e| e.1, |a, b| a.0.cmp(&b.0), sort_equal)
 }
 
-/// [`select_int_entries`] for byte keys, which sorts on each key's
-/// [`sort_prefix`] and reads a key only on a tie: millions of keys share
-/// small counts, and comparing them would chase a pointer each time.
+/// [`select_int_entries`] for byte keys, which sorts on each key's first
+/// 16 bytes, zero-padded ([`padded_prefix`](crate::keys::padded_prefix)),
+/// and reads a key only on a tie: millions of keys share small counts, and
+/// comparing them would chase a pointer each time. Keys with different
+/// prefixes order as their prefixes do (compared as big-endian integers);
+/// equal prefixes need the keys. A key of at most 16 bytes is its prefix
+/// cut to its length, so copying it needs no read of the count table.
 fn select_byte_entries<'a, I>(
     parts: &[I],
     kept: Option<Vec<usize>>,
@@ -421,7 +416,7 @@ where
         parts,
         kept,
         |(_, n)| *n >= spec.min_count,
-        |(k, n)| (k, n, sort_prefix(k)),
+        |(k, n)| (k, n, crate::keys::padded_prefix(k)),
     );
     let prefix = |e: &(&[u8], u64, [u8; 16])| u128::from_be_bytes(e.2);
     let ties = |a: &(&[u8], u64, [u8; 16]), b: &(&[u8], u64, [u8; 16])| {
