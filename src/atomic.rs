@@ -2,8 +2,13 @@
 //! temporary name in the final directory, synced, then renamed over the
 //! final path. A crash leaves at most a `.NAME.*.tmp` file, which input
 //! discovery skips.
+//!
+//! [`AtomicFile::write_all`] and [`AtomicFile::write_all_at`] hand the
+//! page cache at most [`WRITE_CHUNK`] bytes per write. (The Parquet writer
+//! of `apply` writes a page at a time already.)
 
 use std::fs::File;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
@@ -42,6 +47,24 @@ impl AtomicFile {
         self.tmp.as_file()
     }
 
+    /// Writes `bytes` at the start of the temporary file.
+    pub(crate) fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
+        ChunkedWrites::new(self.file()).write_all(bytes)
+    }
+
+    /// Writes `bytes` at `offset` of the temporary file, in chunks
+    /// ([`WRITE_CHUNK`]); other threads may write elsewhere meanwhile.
+    #[cfg(unix)]
+    pub(crate) fn write_all_at(&self, bytes: &[u8], offset: usize) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let mut at = offset;
+        for chunk in chunks_from(at, bytes) {
+            self.file().write_all_at(chunk, at as u64)?;
+            at += chunk.len();
+        }
+        Ok(())
+    }
+
     /// A second handle on the temporary file (for writers that own theirs).
     #[cfg(feature = "parquet")]
     pub(crate) fn try_clone(&self) -> Result<File> {
@@ -68,5 +91,85 @@ impl AtomicFile {
             .persist(&self.path)
             .map_err(|e| Error::io(&self.path, e.error))?;
         Ok(())
+    }
+}
+
+/// The most bytes one write hands the page cache: 1 MiB, the chunks ending
+/// on multiples of it in the file.
+///
+/// Linux caches a file in folios as large as the writes that fill them
+/// (ext4 since 6.16, XFS before), up to 2 MiB. A 2 MiB folio takes a free
+/// 2 MiB block, and in a VM whose guest hands free blocks of that size back
+/// to the host (virtio-balloon free page reporting) such a block is memory
+/// the host has to back again: on the project's VM, 210 MB written in
+/// 2 MiB writes took 2.1-2.8 s, and in 1 MiB writes (or 256 or 512 KiB)
+/// 57-76 ms (`docs/BENCHMARKS.md`, nineteenth session). Smaller folios cost
+/// nothing elsewhere: the writes are still a syscall per MiB.
+pub(crate) const WRITE_CHUNK: usize = 1 << 20;
+
+/// The pieces of `bytes`, written from file offset `offset`, each ending
+/// at the next multiple of [`WRITE_CHUNK`] (or at the end).
+fn chunks_from(offset: usize, bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = bytes;
+    let mut at = offset;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let room = WRITE_CHUNK - at % WRITE_CHUNK;
+        let (chunk, tail) = rest.split_at(room.min(rest.len()));
+        rest = tail;
+        at += chunk.len();
+        Some(chunk)
+    })
+}
+
+/// A writer that hands its inner writer at most [`WRITE_CHUNK`] bytes per
+/// call, ending on multiples of it in the stream (which starts at offset 0).
+pub(crate) struct ChunkedWrites<W> {
+    inner: W,
+    written: usize,
+}
+
+impl<W> ChunkedWrites<W> {
+    fn new(inner: W) -> ChunkedWrites<W> {
+        ChunkedWrites { inner, written: 0 }
+    }
+}
+
+impl<W: Write> Write for ChunkedWrites<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let chunk = chunks_from(self.written, bytes).next().unwrap_or(&[]);
+        let n = self.inner.write(chunk)?;
+        self.written += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_end_on_multiples_of_the_chunk() {
+        let bytes = vec![7u8; 3 * WRITE_CHUNK + 10];
+        let lens: Vec<usize> = chunks_from(WRITE_CHUNK - 5, &bytes)
+            .map(<[u8]>::len)
+            .collect();
+        assert_eq!(lens, [5, WRITE_CHUNK, WRITE_CHUNK, WRITE_CHUNK, 5]);
+        assert_eq!(chunks_from(0, &[]).count(), 0);
+    }
+
+    #[test]
+    fn chunked_writes_pass_every_byte_in_order() {
+        let bytes: Vec<u8> = (0..2 * WRITE_CHUNK + 3).map(|i| i as u8).collect();
+        let mut out = ChunkedWrites::new(Vec::new());
+        out.write_all(&bytes[..10]).unwrap();
+        out.write_all(&bytes[10..]).unwrap();
+        assert_eq!(out.inner, bytes);
     }
 }

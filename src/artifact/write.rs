@@ -9,7 +9,6 @@
 //! then: by the time the last section is done, most of the file is on its
 //! way, and the `fsync` that makes it durable has little left to wait for.
 
-use std::io::Write;
 use std::ops::{DerefMut, Range};
 use std::path::Path;
 
@@ -99,20 +98,16 @@ pub(crate) fn serialize_to_file(
     #[cfg(unix)]
     {
         serialize_with(selection, Zeroed::new, &|offset, bytes| {
-            use std::os::unix::fs::FileExt;
-            let file = out.file();
-            file.write_all_at(bytes, offset as u64)
+            out.write_all_at(bytes, offset)
                 .map_err(|e| Error::io(path, e))?;
-            start_writeback(file, offset, bytes.len());
+            start_writeback(out.file(), offset, bytes.len());
             Ok(())
         })
     }
     #[cfg(not(unix))]
     {
         let bytes = serialize(selection, Zeroed::new)?;
-        out.file()
-            .write_all(&bytes)
-            .map_err(|e| Error::io(path, e))?;
+        out.write_all(&bytes).map_err(|e| Error::io(path, e))?;
         Ok(bytes)
     }
 }
@@ -374,8 +369,7 @@ fn place(end: &mut usize, len: usize) -> Section {
 /// Writes `bytes` to `path` atomically (see [`AtomicFile`]).
 pub(crate) fn save_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let out = AtomicFile::create(path)?;
-    let mut file = out.file();
-    file.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    out.write_all(bytes).map_err(|e| Error::io(path, e))?;
     out.commit()
 }
 
