@@ -197,9 +197,7 @@ impl VocabularyBuilder {
     pub fn save(self, path: impl AsRef<Path>) -> Result<Vocabulary> {
         let path = path.as_ref();
         let out = AtomicFile::create(path)?;
-        // Written to the file piece by piece while it is serialized, in a
-        // buffer of 2 MiB pages: a 100 MB artifact in 4 KiB pages took
-        // ~25k page faults, one thread zeroing them.
+        // Written to the file piece by piece while it is serialized.
         let bytes = self.selected(|selection| write::serialize_to_file(selection, &out, path))?;
         out.commit()?;
         let mut vocab = Vocabulary::from_buffer(bytes)?;

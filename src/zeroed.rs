@@ -1,19 +1,23 @@
-//! Zeroed arrays, backed by 2 MiB pages when they are large enough: the
-//! slots of a count-table partition (lengthened in place as it grows,
-//! written in random order) and the buffer an artifact is serialized into.
+//! Zeroed arrays, mapped anonymously when they are large: the slots of a
+//! count-table partition (lengthened in place as it grows, written in
+//! random order) and the buffers an artifact is serialized in.
 //!
-//! In 4 KiB pages every page costs a page fault, which is expensive in a
-//! VM (~2.6 µs; 169 ms for 256 MiB written on the project's VM). An array
-//! of at least 2 MiB is instead mapped anonymously and advised to use
-//! transparent huge pages (`MADV_HUGEPAGE`), then touched once per 4 KiB
-//! page: with huge pages that is one fault per 2 MiB (22 ms for 256 MiB),
-//! and without them no worse than writing the zeros. Where the advice is
-//! refused (no THP), the array keeps 4 KiB pages.
+//! An array of at least 2 MiB is a mapping of whole 2 MiB units, touched
+//! once per 4 KiB page, and grows in place (`mremap`) instead of being
+//! copied. It is not advised to use transparent huge pages
+//! (`MADV_HUGEPAGE`): the system's policy decides. A 2 MiB page takes a
+//! free 2 MiB block, and in a VM whose guest hands such blocks back to
+//! the host (virtio-balloon free page reporting) each one is memory the
+//! host has to back again. On the project's VM, 256 MiB took 0.5-3.0 s to
+//! touch in huge pages and 0.14-0.17 s in 4 KiB pages, and `build` on the
+//! benchmark ran at 2.0 s against 3.5 s with the advice (nineteenth
+//! session in `docs/BENCHMARKS.md`); the 4 KiB pages' TLB misses cost the
+//! count tables' probes 0-25%, far less.
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
-use memmap2::{Advice, MmapMut, MmapOptions};
+use memmap2::{MmapMut, MmapOptions};
 
 /// Types whose all-zero bytes are a valid value, equal to their default.
 ///
@@ -31,7 +35,9 @@ unsafe impl Zeroable for (u64, u64) {}
 #[allow(unsafe_code)]
 unsafe impl Zeroable for u8 {}
 
-/// The size from which an array is mapped: one huge page.
+/// The size from which an array is mapped, and the unit its mapping is
+/// sized in: one huge page, which a system whose policy gives every mapping
+/// transparent huge pages backs as one.
 pub(crate) const HUGE_PAGE: usize = 2 << 20;
 
 /// The page the touch loop steps by.
@@ -53,15 +59,14 @@ enum Storage<T> {
 }
 
 impl<T: Zeroable> Zeroed<T> {
-    /// `len` zeroed values: mapped in huge pages from 2 MiB, else on the heap.
+    /// `len` zeroed values: mapped from 2 MiB, else on the heap.
     pub(crate) fn new(len: usize) -> Zeroed<T> {
         let bytes = len * size_of::<T>();
         if bytes >= HUGE_PAGE {
-            // Whole huge pages: a mapping's last partial one would get
-            // 4 KiB pages, and keep them when the array grows.
+            // Whole huge pages: under a policy of huge pages everywhere, a
+            // mapping's last partial one would get 4 KiB pages, and keep
+            // them when the array grows.
             if let Ok(mut map) = MmapOptions::new().len(huge_pages_for(bytes)).map_anon() {
-                // A hint: a kernel without THP keeps 4 KiB pages.
-                let _ = map.advise(Advice::HugePage);
                 touch(&mut map, 0);
                 return Zeroed {
                     storage: Storage::Mapped { map, len },
@@ -110,7 +115,6 @@ impl<T: Zeroable> Zeroed<T> {
                 let remapped =
                     unsafe { map.remap(bytes, memmap2::RemapOptions::new().may_move(true)) };
                 if remapped.is_ok() {
-                    let _ = map.advise(Advice::HugePage);
                     touch(map, old);
                     *held = len;
                     return;

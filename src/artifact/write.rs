@@ -320,8 +320,7 @@ const HOME_DIGIT_BITS: u32 = 11;
 /// homes of its own, is sorted on the rest in one pass, the buckets in
 /// parallel. On the benchmark's 2M `user_id` keys a two-pass sort on one
 /// thread took 38-52 ms, and a parallel comparison sort 48 ms. Both arrays
-/// are [`Zeroed`] (huge pages): in 4 KiB pages, faulting in the second one
-/// alone took 17 ms.
+/// are [`Zeroed`].
 fn sort_by_home(mut placed: Zeroed<(u64, u64)>, mask: usize) -> Zeroed<(u64, u64)> {
     use rayon::prelude::*;
     if placed.len() < 2 {
