@@ -186,7 +186,7 @@ impl VocabularyBuilder {
     /// # Errors
     /// As [`into_bytes`](Self::into_bytes).
     pub fn build(self) -> Result<Vocabulary> {
-        Vocabulary::from_buffer(self.serialize(Zeroed::new)?)
+        Vocabulary::from_buffer(self.serialize(Zeroed::for_writing)?)
     }
 
     /// Writes the artifact to `path` atomically (a temporary file renamed

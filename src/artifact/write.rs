@@ -97,7 +97,7 @@ pub(crate) fn serialize_to_file(
 ) -> Result<Zeroed<u8>> {
     #[cfg(unix)]
     {
-        serialize_with(selection, Zeroed::new, &|offset, bytes| {
+        serialize_with(selection, Zeroed::for_writing, &|offset, bytes| {
             out.write_all_at(bytes, offset)
                 .map_err(|e| Error::io(path, e))?;
             start_writeback(out.file(), offset, bytes.len());
@@ -106,7 +106,7 @@ pub(crate) fn serialize_to_file(
     }
     #[cfg(not(unix))]
     {
-        let bytes = serialize(selection, Zeroed::new)?;
+        let bytes = serialize(selection, Zeroed::for_writing)?;
         out.write_all(&bytes).map_err(|e| Error::io(path, e))?;
         Ok(bytes)
     }
@@ -267,6 +267,8 @@ impl Piece<'_> {
                 (start, part)
             }
             Piece::Table { keys, start, part } => {
+                // Probed before it is written.
+                crate::zeroed::touch_pages(part);
                 put_table(keys, part);
                 (start, part)
             }
@@ -332,7 +334,7 @@ fn sort_by_home(mut placed: Zeroed<(u64, u64)>, mask: usize) -> Zeroed<(u64, u64
     let home = |hash: u64| hash as usize & mask;
     let bucket = |hash: u64| home(hash) >> low_bits;
     let low = |hash: u64| home(hash) & ((1 << low_bits) - 1);
-    let mut moved = Zeroed::new(placed.len());
+    let mut moved = Zeroed::for_writing(placed.len());
     let mut ends = vec![0usize; 1 << (home_bits - low_bits)];
     radix::stable_counting_sort(&placed, &mut moved, &mut ends, |e| bucket(e.0));
     let buckets: Vec<Range<usize>> = crate::parts::consecutive(&ends).collect();
@@ -389,7 +391,7 @@ fn put_table(keys: &SelectedKeys, out: &mut [u8]) {
             SelectedKeys::Uint(pairs) => Key::Uint(pairs[i].0),
         })
     };
-    let mut placed = Zeroed::new(n);
+    let mut placed = Zeroed::for_writing(n);
     placed
         .par_iter_mut()
         .enumerate()
