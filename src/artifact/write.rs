@@ -267,8 +267,6 @@ impl Piece<'_> {
                 (start, part)
             }
             Piece::Table { keys, start, part } => {
-                // Probed before it is written.
-                crate::zeroed::touch_pages(part);
                 put_table(keys, part);
                 (start, part)
             }
@@ -312,43 +310,6 @@ fn put_arrays(f: &SelectedFeature, s: &Sections, start: usize, part: &mut [u8]) 
     put_words(&mut part[range(&s.counts)], f.keys.counts());
 }
 
-/// Digit width of [`sort_by_home`]: 2048 counters fit the L1 cache.
-const HOME_DIGIT_BITS: u32 = 11;
-
-/// `placed` (hash, index) pairs, given in index order, ordered by home slot
-/// (`hash & mask`), then index: a stable radix sort on the home bits
-/// alone. The first pass moves each entry to the bucket of its home's top
-/// bits (all but the last [`HOME_DIGIT_BITS`]); then each bucket, a range of
-/// homes of its own, is sorted on the rest in one pass, the buckets in
-/// parallel. On the benchmark's 2M `user_id` keys a two-pass sort on one
-/// thread took 38-52 ms, and a parallel comparison sort 48 ms. Both arrays
-/// are [`Zeroed`].
-fn sort_by_home(mut placed: Zeroed<(u64, u64)>, mask: usize) -> Zeroed<(u64, u64)> {
-    use rayon::prelude::*;
-    if placed.len() < 2 {
-        // Sorted; and the mask of an empty table is all ones.
-        return placed;
-    }
-    let home_bits = usize::BITS - mask.leading_zeros();
-    let low_bits = home_bits.min(HOME_DIGIT_BITS);
-    let home = |hash: u64| hash as usize & mask;
-    let bucket = |hash: u64| home(hash) >> low_bits;
-    let low = |hash: u64| home(hash) & ((1 << low_bits) - 1);
-    let mut moved = Zeroed::for_writing(placed.len());
-    let mut ends = vec![0usize; 1 << (home_bits - low_bits)];
-    radix::stable_counting_sort(&placed, &mut moved, &mut ends, |e| bucket(e.0));
-    let buckets: Vec<Range<usize>> = crate::parts::consecutive(&ends).collect();
-    let sources = crate::parts::split_parts(&mut moved, buckets.iter().cloned());
-    let targets = crate::parts::split_parts(&mut placed, buckets);
-    sources.into_par_iter().zip(targets).for_each_init(
-        || vec![0usize; 1 << low_bits],
-        |counters, (source, target)| {
-            radix::stable_counting_sort(source, target, counters, |e| low(e.0))
-        },
-    );
-    placed
-}
-
 /// Writes `words` as u64 LE into `out`, which holds exactly them.
 fn put_words(out: &mut [u8], words: impl IntoIterator<Item = u64>) {
     for (slot, w) in out.chunks_exact_mut(8).zip(words) {
@@ -374,16 +335,42 @@ pub(crate) fn save_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     out.commit()
 }
 
-/// Writes the open-addressing table into `out` (zeroed, the table's
-/// size), as u64 LE words. Keys are placed in the order of their home slot
-/// (then id), so that filling it is a sequential pass and the result is
-/// deterministic.
+/// Slots per region of a lookup table (256 KiB, which the L2 cache holds):
+/// [`put_table`] fills the regions in parallel.
+const REGION_SLOTS: usize = 1 << 15;
+
+/// Writes the open-addressing table into `out` (zeroed, the table's size),
+/// as u64 LE words ([`put_table_in_regions`] with [`REGION_SLOTS`]).
 fn put_table(keys: &SelectedKeys, out: &mut [u8]) {
+    put_table_in_regions(keys, out, REGION_SLOTS)
+}
+
+/// Writes the open-addressing table into `out`, split into regions of
+/// `region_slots` slots (a power of two; the whole table when smaller).
+/// The keys whose home slot is in a region are placed in id order, each at
+/// the first empty slot from its home up to the region's end: the regions
+/// in parallel, each one's random writes within a few hundred KiB. A key
+/// that finds no empty slot there (few do, at a load of at most 2/3) is
+/// placed afterwards, by region, then id, at the first empty slot from its
+/// home on, past the region's end and around the table's.
+///
+/// Deterministic whatever the thread count, and any lookup finds its key:
+/// every slot between a key's home and its own was full when it was
+/// placed, and stays full. Placed in id order, the most frequent keys sit
+/// in their home slots. On the benchmark's 2M `user_id` keys this took
+/// ~40 ms of one thread's time less than ordering every key by home slot
+/// (a radix sort of two passes) and placing them in that order, and two
+/// fewer passes over 32 MB (`docs/BENCHMARKS.md`, nineteenth session).
+fn put_table_in_regions(keys: &SelectedKeys, out: &mut [u8], region_slots: usize) {
     use rayon::prelude::*;
     let n = keys.len();
     let cap = table_capacity(n);
     debug_assert_eq!(out.len(), 8 * cap);
-    let mask = cap.wrapping_sub(1);
+    if n == 0 {
+        return;
+    }
+    let mask = cap - 1;
+    let region_slots = region_slots.min(cap);
     let hash_of = |i: usize| {
         hash::table_hash(match keys {
             SelectedKeys::Bytes(k, _) => Key::Bytes(k.get(i)),
@@ -391,20 +378,50 @@ fn put_table(keys: &SelectedKeys, out: &mut [u8]) {
             SelectedKeys::Uint(pairs) => Key::Uint(pairs[i].0),
         })
     };
-    let mut placed = Zeroed::for_writing(n);
-    placed
+    // (hash, index) in index order, then grouped by region, stably.
+    let mut hashed = Zeroed::for_writing(n);
+    hashed
         .par_iter_mut()
         .enumerate()
         .for_each(|(i, e)| *e = (hash_of(i), i as u64));
-    let placed = sort_by_home(placed, mask);
-    for &(hash, i) in placed.iter() {
+    let mut by_region = Zeroed::for_writing(n);
+    let mut ends = vec![0usize; cap / region_slots];
+    radix::stable_counting_sort(&hashed, &mut by_region, &mut ends, |e| {
+        (e.0 as usize & mask) / region_slots
+    });
+    drop(hashed);
+    let groups = crate::parts::split_parts(&mut by_region, crate::parts::consecutive(&ends));
+    let put = |table: &mut [u8], slot: usize, (hash, i): (u64, u64)| {
         // i fits u32: the layout checked the ids fit int32.
-        let i = i as u32;
-        let mut slot = hash as usize & mask;
+        table[8 * slot..8 * slot + 8].copy_from_slice(&table_entry(hash, i as u32).to_le_bytes());
+    };
+    let spilled: Vec<Vec<(u64, u64)>> = out
+        .par_chunks_mut(8 * region_slots)
+        .zip(groups)
+        .map(|(region, entries)| {
+            // Probed before it is written.
+            crate::zeroed::touch_pages(region);
+            let mut spilled = Vec::new();
+            for &entry in entries.iter() {
+                let mut slot = entry.0 as usize & (region_slots - 1);
+                while slot < region_slots && read_u64(region, slot) != 0 {
+                    slot += 1;
+                }
+                if slot < region_slots {
+                    put(region, slot, entry);
+                } else {
+                    spilled.push(entry);
+                }
+            }
+            spilled
+        })
+        .collect();
+    for entry in spilled.into_iter().flatten() {
+        let mut slot = entry.0 as usize & mask;
         while read_u64(out, slot) != 0 {
             slot = (slot + 1) & mask;
         }
-        out[8 * slot..8 * slot + 8].copy_from_slice(&table_entry(hash, i).to_le_bytes());
+        put(out, slot, entry);
     }
 }
 
@@ -412,32 +429,72 @@ fn put_table(keys: &SelectedKeys, out: &mut [u8]) {
 mod tests {
     use super::*;
 
+    use crate::vocab::ByteKeys;
+
+    /// Where the reader's probe for key `i` ends: the slot holding it, or
+    /// `None` when it meets an empty slot first.
+    fn probe(table: &[u8], hash: u64, i: usize) -> Option<usize> {
+        let cap = table.len() / 8;
+        let mut slot = hash as usize & (cap - 1);
+        for _ in 0..cap {
+            match read_u64(table, slot) {
+                0 => return None,
+                e if e == table_entry(hash, i as u32) => return Some(slot),
+                _ => slot = (slot + 1) & (cap - 1),
+            }
+        }
+        None
+    }
+
     #[test]
-    fn an_empty_table_sorts_to_nothing() {
-        // An empty vocabulary's table has no slots: its mask is all ones.
-        let mask = table_capacity(0).wrapping_sub(1);
-        assert!(sort_by_home(Zeroed::new(0), mask).is_empty());
-        let mut one = Zeroed::new(1);
-        one[0] = (7, 0);
-        assert_eq!(&sort_by_home(one, mask)[..], &[(7, 0)]);
+    fn an_empty_vocabulary_has_an_empty_table() {
+        let keys = SelectedKeys::Int(Vec::new());
+        put_table(&keys, &mut []);
     }
 
     proptest::proptest! {
-        /// The radix sort gives the order of a sort by (home slot, index),
-        /// for tables of one to 2^25 slots (one to three digits).
+        /// Every key is found by the reader's probe, whatever the region
+        /// size (regions of 1 to 64 slots spill often, and around the
+        /// table's end), and no slot holds anything but a key's entry; the
+        /// most frequent key sits in its home slot.
         #[test]
-        fn sorting_by_home_matches_a_comparison_sort(
-            hashes in proptest::collection::vec(proptest::prelude::any::<u64>(), 0..3000),
-            home_bits in 0u32..26,
+        fn every_key_is_found_from_its_home_slot(
+            keys in proptest::collection::btree_set(proptest::prelude::any::<i64>(), 0..2000),
+            region_bits in 0u32..7,
         ) {
-            let mask = (1usize << home_bits) - 1;
-            let mut placed = Zeroed::new(hashes.len());
-            for (i, (e, &h)) in placed.iter_mut().zip(&hashes).enumerate() {
-                *e = (h, i as u64);
+            let pairs: Vec<(i64, u64)> = keys.iter().map(|&k| (k, 1)).collect();
+            let keys = SelectedKeys::Int(pairs.clone());
+            let mut table = vec![0u8; 8 * table_capacity(pairs.len())];
+            put_table_in_regions(&keys, &mut table, 1 << region_bits);
+            let mut full = 0;
+            for (i, &(k, _)) in pairs.iter().enumerate() {
+                let hash = hash::table_hash(Key::Int(k));
+                let slot = probe(&table, hash, i);
+                proptest::prop_assert!(slot.is_some(), "key {} not found", i);
+                if i == 0 {
+                    proptest::prop_assert_eq!(slot, Some(hash as usize & (table.len() / 8 - 1)));
+                }
+                full += 1;
             }
-            let mut expected = placed.to_vec();
-            expected.sort_by_key(|&(hash, i)| (hash as usize & mask, i));
-            proptest::prop_assert_eq!(&sort_by_home(placed, mask)[..], &expected[..]);
+            let occupied = table.chunks_exact(8).filter(|w| w != &[0u8; 8]).count();
+            proptest::prop_assert_eq!(occupied, full);
+            let mut whole = vec![0u8; table.len()];
+            put_table_in_regions(&keys, &mut whole, 1 << region_bits);
+            proptest::prop_assert_eq!(whole, table, "not deterministic");
+        }
+    }
+
+    #[test]
+    fn byte_keys_are_found_whatever_the_region_size() {
+        let names: Vec<String> = (0..300).map(|i| format!("key-{i}")).collect();
+        let refs: Vec<&[u8]> = names.iter().map(|k| k.as_bytes()).collect();
+        let keys = SelectedKeys::Bytes(ByteKeys::from_keys(&refs), vec![1; refs.len()]);
+        for region_slots in [2, 8, REGION_SLOTS] {
+            let mut table = vec![0u8; 8 * table_capacity(refs.len())];
+            put_table_in_regions(&keys, &mut table, region_slots);
+            for (i, k) in refs.iter().enumerate() {
+                assert!(probe(&table, hash::table_hash(Key::Bytes(k)), i).is_some());
+            }
         }
     }
 }
