@@ -13,7 +13,7 @@ use crate::count::Counts;
 use crate::error::Result;
 use crate::spec::Spec;
 use crate::vocab::{self, Selection};
-use crate::zeroed::Zeroed;
+use crate::zeroed::{SparePages, Zeroed};
 
 /// Counts values and turns the counts into a [`Vocabulary`].
 ///
@@ -167,18 +167,24 @@ impl VocabularyBuilder {
         self,
         zeroed: impl FnOnce(usize) -> B + Send,
     ) -> Result<B> {
-        self.selected(|selection| write::serialize(selection, zeroed))
+        self.selected(|selection, _| write::serialize(selection, zeroed))
     }
 
-    /// Selects the vocabularies and hands them to `then`, on the builder's
-    /// thread pool.
-    fn selected<R: Send>(self, then: impl FnOnce(&Selection) -> Result<R> + Send) -> Result<R> {
+    /// Selects the vocabularies and hands them to `then`, with the pages
+    /// of the count tables, on the builder's thread pool.
+    fn selected<R: Send>(
+        self,
+        then: impl FnOnce(&Selection, SparePages) -> Result<R> + Send,
+    ) -> Result<R> {
         let VocabularyBuilder {
             spec,
             counts,
             threads,
         } = self;
-        crate::count::thread_pool(threads)?.install(|| then(&vocab::select(&spec, counts)?))
+        crate::count::thread_pool(threads)?.install(|| {
+            let (selection, spare) = vocab::select(&spec, counts)?;
+            then(&selection, spare)
+        })
     }
 
     /// Builds the vocabulary in memory.
@@ -198,7 +204,8 @@ impl VocabularyBuilder {
         let path = path.as_ref();
         let out = AtomicFile::create(path)?;
         // Written to the file piece by piece while it is serialized.
-        let bytes = self.selected(|selection| write::serialize_to_file(selection, &out, path))?;
+        let bytes = self
+            .selected(|selection, spare| write::serialize_to_file(selection, spare, &out, path))?;
         out.commit()?;
         let mut vocab = Vocabulary::from_buffer(bytes)?;
         vocab.set_path(path);

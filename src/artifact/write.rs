@@ -19,7 +19,7 @@ use crate::hash;
 use crate::keys::Key;
 use crate::radix;
 use crate::vocab::{SelectedFeature, SelectedKeys, Selection};
-use crate::zeroed::Zeroed;
+use crate::zeroed::{SparePages, Zeroed};
 
 /// A selection's artifact, laid out: the manifest (which records where
 /// every section is) and the length of the data region behind it. The
@@ -84,20 +84,23 @@ pub(crate) fn serialize<B: DerefMut<Target = [u8]>>(
     selection: &Selection,
     zeroed: impl FnOnce(usize) -> B,
 ) -> Result<B> {
-    serialize_with(selection, zeroed, &|_, _| Ok(()))
+    serialize_with(selection, zeroed, &SparePages::default(), &|_, _| Ok(()))
 }
 
-/// Serializes a selection into a buffer of zeroes that `zeroed` makes, and
-/// into `out`: each piece of the artifact is written at its offset as soon
-/// as it is complete, the header last ([`serialize_with`]).
+/// Serializes a selection into a buffer, and into `out`: each piece of the
+/// artifact is written at its offset as soon as it is complete, the header
+/// last ([`serialize_with`]). The buffer, and the arrays that order the
+/// lookup tables, take over the pages of `spare` (the count tables').
 pub(crate) fn serialize_to_file(
     selection: &Selection,
+    spare: SparePages,
     out: &AtomicFile,
     path: &Path,
 ) -> Result<Zeroed<u8>> {
+    let buffer = |len| Zeroed::for_writing_from(len, &spare);
     #[cfg(unix)]
     {
-        serialize_with(selection, Zeroed::for_writing, &|offset, bytes| {
+        serialize_with(selection, buffer, &spare, &|offset, bytes| {
             out.write_all_at(bytes, offset)
                 .map_err(|e| Error::io(path, e))?;
             start_writeback(out.file(), offset, bytes.len());
@@ -106,7 +109,7 @@ pub(crate) fn serialize_to_file(
     }
     #[cfg(not(unix))]
     {
-        let bytes = serialize(selection, Zeroed::for_writing)?;
+        let bytes = serialize_with(selection, buffer, &spare, &|_, _| Ok(()))?;
         out.write_all(&bytes).map_err(|e| Error::io(path, e))?;
         Ok(bytes)
     }
@@ -144,6 +147,7 @@ type Sink<'s> = dyn Fn(usize, &[u8]) -> Result<()> + Sync + 's;
 fn serialize_with<B: DerefMut<Target = [u8]>>(
     selection: &Selection,
     zeroed: impl FnOnce(usize) -> B,
+    spare: &SparePages,
     sink: &Sink<'_>,
 ) -> Result<B> {
     let planned = plan(selection)?;
@@ -155,6 +159,7 @@ fn serialize_with<B: DerefMut<Target = [u8]>>(
         selection,
         &planned.manifest,
         &mut out[frame.len()..],
+        spare,
         &data_sink,
     )?;
     finish_frame(&VOCABULARY_FILE, &mut out);
@@ -177,6 +182,7 @@ fn fill(
     selection: &Selection,
     manifest: &Manifest,
     data: &mut [u8],
+    spare: &SparePages,
     sink: &Sink<'_>,
 ) -> Result<()> {
     use rayon::prelude::*;
@@ -220,7 +226,7 @@ fn fill(
         .into_par_iter()
         .try_for_each(|_| {
             while let Some(piece) = next() {
-                piece.fill(sink)?;
+                piece.fill(spare, sink)?;
             }
             Ok(())
         })
@@ -255,7 +261,7 @@ impl Piece<'_> {
     }
 
     /// Writes the piece, then hands it to `sink`.
-    fn fill(self, sink: &Sink<'_>) -> Result<()> {
+    fn fill(self, spare: &SparePages, sink: &Sink<'_>) -> Result<()> {
         let (start, part) = match self {
             Piece::Arrays {
                 feature,
@@ -267,7 +273,7 @@ impl Piece<'_> {
                 (start, part)
             }
             Piece::Table { keys, start, part } => {
-                put_table(keys, part);
+                put_table(keys, part, spare);
                 (start, part)
             }
         };
@@ -341,8 +347,8 @@ const REGION_SLOTS: usize = 1 << 15;
 
 /// Writes the open-addressing table into `out` (zeroed, the table's size),
 /// as u64 LE words ([`put_table_in_regions`] with [`REGION_SLOTS`]).
-fn put_table(keys: &SelectedKeys, out: &mut [u8]) {
-    put_table_in_regions(keys, out, REGION_SLOTS)
+fn put_table(keys: &SelectedKeys, out: &mut [u8], spare: &SparePages) {
+    put_table_in_regions(keys, out, REGION_SLOTS, spare)
 }
 
 /// Writes the open-addressing table into `out`, split into regions of
@@ -361,7 +367,12 @@ fn put_table(keys: &SelectedKeys, out: &mut [u8]) {
 /// ~40 ms of one thread's time less than ordering every key by home slot
 /// (a radix sort of two passes) and placing them in that order, and two
 /// fewer passes over 32 MB (`docs/BENCHMARKS.md`, nineteenth session).
-fn put_table_in_regions(keys: &SelectedKeys, out: &mut [u8], region_slots: usize) {
+fn put_table_in_regions(
+    keys: &SelectedKeys,
+    out: &mut [u8],
+    region_slots: usize,
+    spare: &SparePages,
+) {
     use rayon::prelude::*;
     let n = keys.len();
     let cap = table_capacity(n);
@@ -379,12 +390,12 @@ fn put_table_in_regions(keys: &SelectedKeys, out: &mut [u8], region_slots: usize
         })
     };
     // (hash, index) in index order, then grouped by region, stably.
-    let mut hashed = Zeroed::for_writing(n);
+    let mut hashed = Zeroed::for_writing_from(n, spare);
     hashed
         .par_iter_mut()
         .enumerate()
         .for_each(|(i, e)| *e = (hash_of(i), i as u64));
-    let mut by_region = Zeroed::for_writing(n);
+    let mut by_region = Zeroed::for_writing_from(n, spare);
     let mut ends = vec![0usize; cap / region_slots];
     radix::stable_counting_sort(&hashed, &mut by_region, &mut ends, |e| {
         (e.0 as usize & mask) / region_slots
@@ -449,7 +460,7 @@ mod tests {
     #[test]
     fn an_empty_vocabulary_has_an_empty_table() {
         let keys = SelectedKeys::Int(Vec::new());
-        put_table(&keys, &mut []);
+        put_table(&keys, &mut [], &SparePages::default());
     }
 
     proptest::proptest! {
@@ -465,7 +476,7 @@ mod tests {
             let pairs: Vec<(i64, u64)> = keys.iter().map(|&k| (k, 1)).collect();
             let keys = SelectedKeys::Int(pairs.clone());
             let mut table = vec![0u8; 8 * table_capacity(pairs.len())];
-            put_table_in_regions(&keys, &mut table, 1 << region_bits);
+            put_table_in_regions(&keys, &mut table, 1 << region_bits, &SparePages::default());
             let mut full = 0;
             for (i, &(k, _)) in pairs.iter().enumerate() {
                 let hash = hash::table_hash(Key::Int(k));
@@ -479,7 +490,7 @@ mod tests {
             let occupied = table.chunks_exact(8).filter(|w| w != &[0u8; 8]).count();
             proptest::prop_assert_eq!(occupied, full);
             let mut whole = vec![0u8; table.len()];
-            put_table_in_regions(&keys, &mut whole, 1 << region_bits);
+            put_table_in_regions(&keys, &mut whole, 1 << region_bits, &SparePages::default());
             proptest::prop_assert_eq!(whole, table, "not deterministic");
         }
     }
@@ -491,7 +502,7 @@ mod tests {
         let keys = SelectedKeys::Bytes(ByteKeys::from_keys(&refs), vec![1; refs.len()]);
         for region_slots in [2, 8, REGION_SLOTS] {
             let mut table = vec![0u8; 8 * table_capacity(refs.len())];
-            put_table_in_regions(&keys, &mut table, region_slots);
+            put_table_in_regions(&keys, &mut table, region_slots, &SparePages::default());
             for (i, k) in refs.iter().enumerate() {
                 assert!(probe(&table, hash::table_hash(Key::Bytes(k)), i).is_some());
             }

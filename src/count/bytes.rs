@@ -29,7 +29,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::partitioned::{Partition, Partitioned, grow_in_place, grown_capacity, part_of};
 use crate::prefetch::{prefetch, prefetch_run};
-use crate::zeroed::{Zeroable, Zeroed};
+use crate::zeroed::{SparePages, Zeroable, Zeroed};
 
 /// Keys counted per group.
 pub(crate) const GROUP: usize = 16;
@@ -133,6 +133,11 @@ impl<'k> Probe<'k> {
 }
 
 impl BytesCounts {
+    /// Hands the pages of the table's slots to `spare`.
+    pub(crate) fn give_pages(self, spare: &mut crate::zeroed::SparePages) {
+        self.0.give_pages(spare)
+    }
+
     /// An empty table that tells how many keys each partition counted at
     /// least `threshold` times ([`kept_per_part`](Self::kept_per_part)).
     pub(crate) fn with_threshold(threshold: u64) -> BytesCounts {
@@ -483,6 +488,10 @@ impl Part {
 }
 
 impl Partition for Part {
+    fn give_pages(self, spare: &mut SparePages) {
+        spare.keep(self.slots);
+    }
+
     fn len(&self) -> usize {
         self.len
     }

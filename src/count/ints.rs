@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::bytes::GROUP;
 use super::partitioned::{Partition, Partitioned, grow_in_place, grown_capacity, part_of};
 use crate::prefetch::prefetch;
-use crate::zeroed::Zeroed;
+use crate::zeroed::{SparePages, Zeroed};
 
 /// Exact counts of 64-bit keys.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +36,11 @@ fn mix(key: u64) -> u64 {
 }
 
 impl IntCounts {
+    /// Hands the pages of the table's slots to `spare`.
+    pub(crate) fn give_pages(self, spare: &mut SparePages) {
+        self.0.give_pages(spare)
+    }
+
     /// An empty table that tells how many keys each partition counted at
     /// least `threshold` times ([`kept_per_part`](Self::kept_per_part)).
     pub(crate) fn with_threshold(threshold: u64) -> IntCounts {
@@ -210,6 +215,10 @@ impl Part {
 }
 
 impl Partition for Part {
+    fn give_pages(self, spare: &mut SparePages) {
+        spare.keep(self.slots);
+    }
+
     fn len(&self) -> usize {
         self.len
     }

@@ -72,6 +72,15 @@ pub(crate) enum KeyCounts {
 }
 
 impl KeyCounts {
+    /// Hands the pages of the table's slots to `spare`.
+    pub(crate) fn give_pages(self, spare: &mut crate::zeroed::SparePages) {
+        match self {
+            KeyCounts::Empty => {}
+            KeyCounts::Bytes(m) => m.give_pages(spare),
+            KeyCounts::Int(m) | KeyCounts::Uint(m) => m.give_pages(spare),
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             KeyCounts::Empty => 0,
@@ -201,6 +210,12 @@ impl FeatureCounts {
                 second_type: type_description(key_type),
             }),
         }
+    }
+
+    /// The counts' table, to be handed its pages
+    /// ([`KeyCounts::give_pages`]) once read.
+    pub(crate) fn into_table(self) -> KeyCounts {
+        self.table
     }
 
     pub(crate) fn table(&self) -> &KeyCounts {

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::zeroed::{HUGE_PAGE, Zeroable, Zeroed};
+use crate::zeroed::{HUGE_PAGE, SparePages, Zeroable, Zeroed};
 
 /// Partitions per table (a power of two), chosen by the top bits of a hash.
 pub(crate) const PARTS: usize = 32;
@@ -102,6 +102,9 @@ pub(crate) trait Partition: Clone + Default + Send + Sync {
 
     /// Keys in this partition counted at least the table's threshold times.
     fn kept(&self) -> usize;
+
+    /// Hands the pages of this partition's slots to `spare`.
+    fn give_pages(self, spare: &mut SparePages);
 }
 
 /// The partitions of one table, how many keys they hold, and the count
@@ -171,6 +174,13 @@ impl<P: Partition> Partitioned<P> {
     /// Every partition, in order (none while the table is empty).
     pub(crate) fn parts(&self) -> &[P] {
         &self.parts
+    }
+
+    /// Hands the pages of every partition's slots to `spare`.
+    pub(crate) fn give_pages(self, spare: &mut SparePages) {
+        for part in self.parts {
+            part.give_pages(spare);
+        }
     }
 
     /// Adds every count of `other`, partition by partition in parallel.

@@ -17,6 +17,7 @@ use crate::id::Layout;
 use crate::keys::KeyType;
 use crate::radix::{self, RadixKey};
 use crate::spec::{FeatureSpec, NullPolicy, Spec};
+use crate::zeroed::SparePages;
 
 /// Summary statistics of one feature, recorded in the artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,25 +167,35 @@ pub(crate) struct Selection {
     pub inputs: Vec<InputFile>,
 }
 
-/// Selects every feature's vocabulary from its counts.
-pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<Selection> {
+/// Selects every feature's vocabulary from its counts; returns it with
+/// the pages of the count tables, for the artifact's arrays to take over
+/// ([`Zeroed::for_writing_from`](crate::zeroed::Zeroed::for_writing_from)).
+pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<(Selection, SparePages)> {
     let (counted, rows, inputs) = counts.into_features();
     // Features are selected independently: one task each.
-    let features = spec
+    let selected = spec
         .features()
         .par_iter()
         .zip(counted)
         .map(|(fs, fc)| select_feature(fs, fc))
         .collect::<Result<Vec<_>>>()?;
-    Ok(Selection {
+    let mut spare = SparePages::default();
+    let mut features = Vec::with_capacity(selected.len());
+    for (feature, pages) in selected {
+        features.push(feature);
+        spare.append(pages);
+    }
+    let selection = Selection {
         features,
         rows,
         inputs,
-    })
+    };
+    Ok((selection, spare))
 }
 
-/// One feature's vocabulary; its counts are dropped when it is selected.
-fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature> {
+/// One feature's vocabulary, and the pages of its count table, which are
+/// handed over once its keys are selected.
+fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<(SelectedFeature, SparePages)> {
     let (total, distinct, nulls) = (fc.total_count(), fc.distinct_count(), fc.null_count());
     let keys = match fc.table() {
         // Nothing was ever counted: a bytes feature with no keys.
@@ -212,6 +223,8 @@ fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature
             ))
         }
     };
+    let mut spare = SparePages::default();
+    fc.into_table().give_pages(&mut spare);
     let layout = Layout::new(
         fs.padding,
         fs.nulls == NullPolicy::Slot,
@@ -231,12 +244,13 @@ fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<SelectedFeature
         null_count: nulls,
         kept_count: keys.counts().sum(),
     };
-    Ok(SelectedFeature {
+    let feature = SelectedFeature {
         spec: fs.clone(),
         layout,
         keys,
         stats,
-    })
+    };
+    Ok((feature, spare))
 }
 
 /// `entries` sorted by count descending (`count` giving an entry's count),
