@@ -29,3 +29,6 @@ mod crash;
 
 /// Property tests: merge, selection, layout, round trip.
 mod prop;
+
+/// A vocabulary of millions of keys, whose tables and buffers are mapped.
+mod large;
