@@ -363,10 +363,11 @@ fn put_table(keys: &SelectedKeys, out: &mut [u8], spare: &SparePages) {
 /// Deterministic whatever the thread count, and any lookup finds its key:
 /// every slot between a key's home and its own was full when it was
 /// placed, and stays full. Placed in id order, the most frequent keys sit
-/// in their home slots. On the benchmark's 2M `user_id` keys this took
-/// ~40 ms of one thread's time less than ordering every key by home slot
-/// (a radix sort of two passes) and placing them in that order, and two
-/// fewer passes over 32 MB (`docs/BENCHMARKS.md`, nineteenth session).
+/// in their home slots: `coverage` of the benchmark ran 8% faster than
+/// with the table this replaced, every key placed in the order of its home
+/// slot (after a radix sort of two passes), which cost `build` the same
+/// (`user_id`'s 2M keys: 90-100 ms either way, most of it page faults;
+/// `docs/BENCHMARKS.md`, nineteenth session).
 fn put_table_in_regions(
     keys: &SelectedKeys,
     out: &mut [u8],
