@@ -158,16 +158,16 @@ impl VocabularyBuilder {
     /// # Errors
     /// [`Error::Limit`](crate::Error::Limit) when a vocabulary does not fit the id space.
     pub fn into_bytes(self) -> Result<Vec<u8>> {
-        self.serialize(|len| vec![0; len])
+        self.serialize(|len, _| vec![0; len])
     }
 
     /// Selects the vocabularies and serializes the artifact into a buffer
-    /// of zeroes that `zeroed` makes.
+    /// of zeroes that `zeroed` makes, from the count tables' pages if it can.
     fn serialize<B: DerefMut<Target = [u8]> + Send>(
         self,
-        zeroed: impl FnOnce(usize) -> B + Send,
+        zeroed: impl FnOnce(usize, &SparePages) -> B + Send,
     ) -> Result<B> {
-        self.selected(|selection, _| write::serialize(selection, zeroed))
+        self.selected(|selection, spare| write::serialize(selection, spare, zeroed))
     }
 
     /// Selects the vocabularies and hands them to `then`, with the pages
@@ -192,7 +192,7 @@ impl VocabularyBuilder {
     /// # Errors
     /// As [`into_bytes`](Self::into_bytes).
     pub fn build(self) -> Result<Vocabulary> {
-        Vocabulary::from_buffer(self.serialize(Zeroed::for_writing)?)
+        Vocabulary::from_buffer(self.serialize(Zeroed::for_writing_from)?)
     }
 
     /// Writes the artifact to `path` atomically (a temporary file renamed

@@ -79,12 +79,14 @@ fn plan(selection: &Selection) -> Result<Planned> {
 }
 
 /// Serializes a selection into a buffer of zeroes of the length asked,
-/// which `zeroed` makes.
+/// which `zeroed` makes, from `spare` if it can (the count tables' pages,
+/// which the arrays that order the lookup tables take over too).
 pub(crate) fn serialize<B: DerefMut<Target = [u8]>>(
     selection: &Selection,
-    zeroed: impl FnOnce(usize) -> B,
+    spare: SparePages,
+    zeroed: impl FnOnce(usize, &SparePages) -> B,
 ) -> Result<B> {
-    serialize_with(selection, zeroed, &SparePages::default(), &|_, _| Ok(()))
+    serialize_with(selection, |len| zeroed(len, &spare), &spare, &|_, _| Ok(()))
 }
 
 /// Serializes a selection into a buffer, and into `out`: each piece of the

@@ -19,9 +19,10 @@ fn builder() -> VocabularyBuilder {
 }
 
 /// 3M keys: the count table's partitions and the artifact's buffers are
-/// mappings, and `save` moves the count table's pages into the artifact's
-/// buffers. The file is byte for byte what `into_bytes` (plain zeroed
-/// vectors) makes, and every key has its id, saved and reopened.
+/// mappings, and `save` and `build` move the count table's pages into the
+/// artifact's buffers. The file is byte for byte what `into_bytes` (plain
+/// zeroed vectors) makes, and every key has its id, saved, reopened and
+/// built in memory.
 #[test]
 fn a_vocabulary_of_millions_of_keys_saves_as_it_serializes() {
     let dir = tempdir();
@@ -33,8 +34,9 @@ fn a_vocabulary_of_millions_of_keys_saves_as_it_serializes() {
         "save and into_bytes differ"
     );
     let reopened = Vocabulary::open(&path).unwrap();
+    let built = builder().build().unwrap();
     let twice = (KEYS + 2) / 3;
-    for v in [&saved, &reopened] {
+    for v in [&saved, &reopened, &built] {
         let f = v.feature("u").unwrap();
         let first = f.layout().first_vocab_id();
         for k in (0..KEYS).step_by(7) {
