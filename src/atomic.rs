@@ -47,9 +47,11 @@ impl AtomicFile {
         self.tmp.as_file()
     }
 
-    /// Writes `bytes` at the start of the temporary file.
+    /// Writes `bytes` at the start of the temporary file, in chunks
+    /// ([`WRITE_CHUNK`]).
     pub(crate) fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
-        ChunkedWrites::new(self.file()).write_all(bytes)
+        let mut file = self.file();
+        chunks_from(0, bytes).try_for_each(|chunk| file.write_all(chunk))
     }
 
     /// Writes `bytes` at `offset` of the temporary file, in chunks
@@ -124,32 +126,6 @@ fn chunks_from(offset: usize, bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// A writer that hands its inner writer at most [`WRITE_CHUNK`] bytes per
-/// call, ending on multiples of it in the stream (which starts at offset 0).
-pub(crate) struct ChunkedWrites<W> {
-    inner: W,
-    written: usize,
-}
-
-impl<W> ChunkedWrites<W> {
-    fn new(inner: W) -> ChunkedWrites<W> {
-        ChunkedWrites { inner, written: 0 }
-    }
-}
-
-impl<W: Write> Write for ChunkedWrites<W> {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let chunk = chunks_from(self.written, bytes).next().unwrap_or(&[]);
-        let n = self.inner.write(chunk)?;
-        self.written += n;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,9 +143,10 @@ mod tests {
     #[test]
     fn chunked_writes_pass_every_byte_in_order() {
         let bytes: Vec<u8> = (0..2 * WRITE_CHUNK + 3).map(|i| i as u8).collect();
-        let mut out = ChunkedWrites::new(Vec::new());
-        out.write_all(&bytes[..10]).unwrap();
-        out.write_all(&bytes[10..]).unwrap();
-        assert_eq!(out.inner, bytes);
+        let dir = tempfile::tempdir().unwrap();
+        let out = AtomicFile::create(&dir.path().join("f")).unwrap();
+        out.write_all(&bytes).unwrap();
+        out.commit().unwrap();
+        assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), bytes);
     }
 }

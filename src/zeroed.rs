@@ -161,21 +161,15 @@ impl<T: Zeroable + Send> Zeroed<T> {
     /// costs a tenth of that.
     pub(crate) fn for_writing_from(len: usize, spare: &SparePages) -> Zeroed<T> {
         use rayon::prelude::*;
-        if len * size_of::<T>() < HUGE_PAGE {
-            return Zeroed::for_writing(len);
+        let mut array = Zeroed::for_writing(len);
+        if let Storage::Mapped { map, .. } = &mut array.storage {
+            let moved = spare.move_into(map);
+            // The pages moved hold what their arrays held.
+            map[..moved]
+                .par_chunks_mut(HUGE_PAGE)
+                .for_each(|chunk| chunk.fill(0));
         }
-        let bytes = len * size_of::<T>();
-        let Ok(mut map) = MmapOptions::new().len(huge_pages_for(bytes)).map_anon() else {
-            return Zeroed::for_writing(len);
-        };
-        let moved = spare.move_into(&mut map);
-        // The pages moved hold what their arrays held.
-        map[..moved]
-            .par_chunks_mut(HUGE_PAGE)
-            .for_each(|chunk| chunk.fill(0));
-        Zeroed {
-            storage: Storage::Mapped { map, len },
-        }
+        array
     }
 }
 
@@ -192,11 +186,12 @@ pub(crate) struct SparePages {
 
 impl SparePages {
     /// Keeps the pages of `array` if it is mapped (on Linux; elsewhere, and
-    /// for arrays on the heap, it is dropped).
-    pub(crate) fn keep<T>(&mut self, array: Zeroed<T>) {
+    /// for arrays on the heap, it is dropped). Features selected in
+    /// parallel hand theirs to one `SparePages`.
+    pub(crate) fn keep<T>(&self, array: Zeroed<T>) {
         #[cfg(target_os = "linux")]
         if let Storage::Mapped { map, .. } = array.storage {
-            self.runs_mut().push((map.as_ptr() as usize, map.len()));
+            self.runs().push((map.as_ptr() as usize, map.len()));
             // Unmapped by `drop`, or moved into another mapping.
             std::mem::forget(map);
         }
@@ -204,14 +199,9 @@ impl SparePages {
         drop(array);
     }
 
-    /// Adds every run of `other`.
-    pub(crate) fn append(&mut self, mut other: SparePages) {
-        self.runs_mut().append(other.runs_mut());
-    }
-
-    fn runs_mut(&mut self) -> &mut Vec<(usize, usize)> {
+    fn runs(&self) -> std::sync::MutexGuard<'_, Vec<(usize, usize)>> {
         self.runs
-            .get_mut()
+            .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -219,10 +209,7 @@ impl SparePages {
     /// fit; returns how many bytes of it now hold spare pages.
     #[cfg_attr(not(target_os = "linux"), allow(unused_mut, unused_variables))]
     fn move_into(&self, map: &mut MmapMut) -> usize {
-        let mut runs = self
-            .runs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut runs = self.runs();
         let mut moved = 0;
         #[cfg(target_os = "linux")]
         while moved < map.len() {
@@ -262,7 +249,7 @@ impl SparePages {
 impl Drop for SparePages {
     fn drop(&mut self) {
         #[cfg(target_os = "linux")]
-        for &(addr, len) in self.runs_mut().iter() {
+        for &(addr, len) in self.runs().iter() {
             // SAFETY: a run is a mapping owned here, which nothing refers to.
             #[allow(unsafe_code)]
             unsafe {
@@ -433,7 +420,7 @@ mod tests {
     #[test]
     fn spare_pages_are_taken_over_and_zeroed() {
         let per_huge_page = HUGE_PAGE / size_of::<(u64, u64)>();
-        let mut spare = SparePages::default();
+        let spare = SparePages::default();
         for len in [per_huge_page, 2 * per_huge_page] {
             let mut old: Zeroed<(u64, u64)> = Zeroed::new(len);
             old.fill((7, 7));

@@ -134,7 +134,7 @@ impl<'k> Probe<'k> {
 
 impl BytesCounts {
     /// Hands the pages of the table's slots to `spare`.
-    pub(crate) fn give_pages(self, spare: &mut crate::zeroed::SparePages) {
+    pub(crate) fn give_pages(self, spare: &SparePages) {
         self.0.give_pages(spare)
     }
 
@@ -488,7 +488,7 @@ impl Part {
 }
 
 impl Partition for Part {
-    fn give_pages(self, spare: &mut SparePages) {
+    fn give_pages(self, spare: &SparePages) {
         spare.keep(self.slots);
     }
 

@@ -37,7 +37,7 @@ fn mix(key: u64) -> u64 {
 
 impl IntCounts {
     /// Hands the pages of the table's slots to `spare`.
-    pub(crate) fn give_pages(self, spare: &mut SparePages) {
+    pub(crate) fn give_pages(self, spare: &SparePages) {
         self.0.give_pages(spare)
     }
 
@@ -215,7 +215,7 @@ impl Part {
 }
 
 impl Partition for Part {
-    fn give_pages(self, spare: &mut SparePages) {
+    fn give_pages(self, spare: &SparePages) {
         spare.keep(self.slots);
     }
 

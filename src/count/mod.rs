@@ -27,6 +27,7 @@ pub(crate) use tally::DictionaryTally;
 use crate::error::{Error, Result};
 use crate::keys::KeyType;
 use crate::spec::Spec;
+use crate::zeroed::SparePages;
 
 /// An input file as recorded in the artifact.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -73,7 +74,7 @@ pub(crate) enum KeyCounts {
 
 impl KeyCounts {
     /// Hands the pages of the table's slots to `spare`.
-    pub(crate) fn give_pages(self, spare: &mut crate::zeroed::SparePages) {
+    fn give_pages(self, spare: &SparePages) {
         match self {
             KeyCounts::Empty => {}
             KeyCounts::Bytes(m) => m.give_pages(spare),
@@ -212,10 +213,10 @@ impl FeatureCounts {
         }
     }
 
-    /// The counts' table, to be handed its pages
-    /// ([`KeyCounts::give_pages`]) once read.
-    pub(crate) fn into_table(self) -> KeyCounts {
-        self.table
+    /// Hands the pages of the counts' table to `spare`, once its keys are
+    /// selected.
+    pub(crate) fn give_pages(self, spare: &SparePages) {
+        self.table.give_pages(spare)
     }
 
     pub(crate) fn table(&self) -> &KeyCounts {

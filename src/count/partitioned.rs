@@ -104,7 +104,7 @@ pub(crate) trait Partition: Clone + Default + Send + Sync {
     fn kept(&self) -> usize;
 
     /// Hands the pages of this partition's slots to `spare`.
-    fn give_pages(self, spare: &mut SparePages);
+    fn give_pages(self, spare: &SparePages);
 }
 
 /// The partitions of one table, how many keys they hold, and the count
@@ -177,7 +177,7 @@ impl<P: Partition> Partitioned<P> {
     }
 
     /// Hands the pages of every partition's slots to `spare`.
-    pub(crate) fn give_pages(self, spare: &mut SparePages) {
+    pub(crate) fn give_pages(self, spare: &SparePages) {
         for part in self.parts {
             part.give_pages(spare);
         }

@@ -172,19 +172,14 @@ pub(crate) struct Selection {
 /// ([`Zeroed::for_writing_from`](crate::zeroed::Zeroed::for_writing_from)).
 pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<(Selection, SparePages)> {
     let (counted, rows, inputs) = counts.into_features();
+    let spare = SparePages::default();
     // Features are selected independently: one task each.
-    let selected = spec
+    let features = spec
         .features()
         .par_iter()
         .zip(counted)
-        .map(|(fs, fc)| select_feature(fs, fc))
+        .map(|(fs, fc)| select_feature(fs, fc, &spare))
         .collect::<Result<Vec<_>>>()?;
-    let mut spare = SparePages::default();
-    let mut features = Vec::with_capacity(selected.len());
-    for (feature, pages) in selected {
-        features.push(feature);
-        spare.append(pages);
-    }
     let selection = Selection {
         features,
         rows,
@@ -193,9 +188,13 @@ pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<(Selection, SparePag
     Ok((selection, spare))
 }
 
-/// One feature's vocabulary, and the pages of its count table, which are
-/// handed over once its keys are selected.
-fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<(SelectedFeature, SparePages)> {
+/// One feature's vocabulary; the pages of its count table go to `spare`
+/// once its keys are selected.
+fn select_feature(
+    fs: &FeatureSpec,
+    fc: FeatureCounts,
+    spare: &SparePages,
+) -> Result<SelectedFeature> {
     let (total, distinct, nulls) = (fc.total_count(), fc.distinct_count(), fc.null_count());
     let keys = match fc.table() {
         // Nothing was ever counted: a bytes feature with no keys.
@@ -223,8 +222,7 @@ fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<(SelectedFeatur
             ))
         }
     };
-    let mut spare = SparePages::default();
-    fc.into_table().give_pages(&mut spare);
+    fc.give_pages(spare);
     let layout = Layout::new(
         fs.padding,
         fs.nulls == NullPolicy::Slot,
@@ -244,13 +242,12 @@ fn select_feature(fs: &FeatureSpec, fc: FeatureCounts) -> Result<(SelectedFeatur
         null_count: nulls,
         kept_count: keys.counts().sum(),
     };
-    let feature = SelectedFeature {
+    Ok(SelectedFeature {
         spec: fs.clone(),
         layout,
         keys,
         stats,
-    };
-    Ok((feature, spare))
+    })
 }
 
 /// `entries` sorted by count descending (`count` giving an entry's count),
