@@ -167,14 +167,14 @@ impl VocabularyBuilder {
         self,
         zeroed: impl FnOnce(usize, &SparePages) -> B + Send,
     ) -> Result<B> {
-        self.selected(|selection, spare| write::serialize(selection, spare, zeroed))
+        self.selected(|selection, spare| write::serialize(&selection, spare, zeroed))
     }
 
     /// Selects the vocabularies and hands them to `then`, with the pages
     /// of the count tables, on the builder's thread pool.
     fn selected<R: Send>(
         self,
-        then: impl FnOnce(&Selection, SparePages) -> Result<R> + Send,
+        then: impl FnOnce(Selection, SparePages) -> Result<R> + Send,
     ) -> Result<R> {
         let VocabularyBuilder {
             spec,
@@ -183,7 +183,7 @@ impl VocabularyBuilder {
         } = self;
         crate::count::thread_pool(threads)?.install(|| {
             let (selection, spare) = vocab::select(&spec, counts)?;
-            then(&selection, spare)
+            then(selection, spare)
         })
     }
 
@@ -204,9 +204,18 @@ impl VocabularyBuilder {
         let path = path.as_ref();
         let out = AtomicFile::create(path)?;
         // Written to the file piece by piece while it is serialized.
-        let bytes = self
-            .selected(|selection, spare| write::serialize_to_file(selection, spare, &out, path))?;
-        out.commit()?;
+        let (bytes, leftovers) = self.selected(|selection, spare| {
+            let bytes = write::serialize_to_file(&selection, &spare, &out, path)?;
+            Ok((bytes, (selection, spare)))
+        })?;
+        // The selection and the pages no array took over are freed (tens
+        // of MB unmapped) while the file is made durable and renamed.
+        std::thread::scope(|scope| {
+            // Without a thread, the closure and what it holds are dropped
+            // here: freed first.
+            let _ = std::thread::Builder::new().spawn_scoped(scope, move || drop(leftovers));
+            out.commit()
+        })?;
         let mut vocab = Vocabulary::from_buffer(bytes)?;
         vocab.set_path(path);
         Ok(vocab)

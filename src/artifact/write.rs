@@ -95,14 +95,14 @@ pub(crate) fn serialize<B: DerefMut<Target = [u8]>>(
 /// lookup tables, take over the pages of `spare` (the count tables').
 pub(crate) fn serialize_to_file(
     selection: &Selection,
-    spare: SparePages,
+    spare: &SparePages,
     out: &AtomicFile,
     path: &Path,
 ) -> Result<Zeroed<u8>> {
+    let buffer = |len| Zeroed::for_writing_from(len, spare);
     #[cfg(unix)]
     {
-        let buffer = |len| Zeroed::for_writing_from(len, &spare);
-        serialize_with(selection, buffer, &spare, &|offset, bytes| {
+        serialize_with(selection, buffer, spare, &|offset, bytes| {
             out.write_all_at(bytes, offset)
                 .map_err(|e| Error::io(path, e))?;
             start_writeback(out.file(), offset, bytes.len());
@@ -111,7 +111,7 @@ pub(crate) fn serialize_to_file(
     }
     #[cfg(not(unix))]
     {
-        let bytes = serialize(selection, spare, Zeroed::for_writing_from)?;
+        let bytes = serialize_with(selection, buffer, spare, &|_, _| Ok(()))?;
         out.write_all(&bytes).map_err(|e| Error::io(path, e))?;
         Ok(bytes)
     }
