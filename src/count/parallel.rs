@@ -1,6 +1,7 @@
 //! Counting Parquet files in parallel: one work unit per (file, row group),
-//! on a rayon pool of the caller's size, each worker thread taking units
-//! from a shared queue.
+//! the last few split into a unit per feature ([`units_of`]), on a rayon
+//! pool of the caller's size, each worker thread taking units from a shared
+//! queue.
 //!
 //! Each feature has one count table, shared by the threads under a lock: a
 //! thread counts a batch's column into it when no other thread holds it,
