@@ -167,7 +167,7 @@ impl VocabularyBuilder {
         self,
         zeroed: impl FnOnce(usize, &SparePages) -> B + Send,
     ) -> Result<B> {
-        self.selected(|selection, spare| write::serialize(&selection, spare, zeroed))
+        self.selected(|selection, spare| write::serialize(&selection, &spare, zeroed))
     }
 
     /// Selects the vocabularies and hands them to `then`, with the pages

@@ -83,10 +83,10 @@ fn plan(selection: &Selection) -> Result<Planned> {
 /// which the arrays that order the lookup tables take over too).
 pub(crate) fn serialize<B: DerefMut<Target = [u8]>>(
     selection: &Selection,
-    spare: SparePages,
+    spare: &SparePages,
     zeroed: impl FnOnce(usize, &SparePages) -> B,
 ) -> Result<B> {
-    serialize_with(selection, |len| zeroed(len, &spare), &spare, &|_, _| Ok(()))
+    serialize_with(selection, |len| zeroed(len, spare), spare, &|_, _| Ok(()))
 }
 
 /// Serializes a selection into a buffer, and into `out`: each piece of the
@@ -99,9 +99,9 @@ pub(crate) fn serialize_to_file(
     out: &AtomicFile,
     path: &Path,
 ) -> Result<Zeroed<u8>> {
-    let buffer = |len| Zeroed::for_writing_from(len, spare);
     #[cfg(unix)]
     {
+        let buffer = |len| Zeroed::for_writing_from(len, spare);
         serialize_with(selection, buffer, spare, &|offset, bytes| {
             out.write_all_at(bytes, offset)
                 .map_err(|e| Error::io(path, e))?;
@@ -111,7 +111,7 @@ pub(crate) fn serialize_to_file(
     }
     #[cfg(not(unix))]
     {
-        let bytes = serialize_with(selection, buffer, spare, &|_, _| Ok(()))?;
+        let bytes = serialize(selection, spare, Zeroed::for_writing_from)?;
         out.write_all(&bytes).map_err(|e| Error::io(path, e))?;
         Ok(bytes)
     }
