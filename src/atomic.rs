@@ -67,6 +67,52 @@ impl AtomicFile {
         Ok(())
     }
 
+    /// A second handle on the temporary file that writes past the page
+    /// cache (`O_DIRECT`), on Linux when the file system takes such writes;
+    /// `None` elsewhere, or when the path no longer names the file.
+    pub(crate) fn reopen_direct(&self) -> Option<File> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+            let direct = std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_DIRECT)
+                .open(self.tmp.path())
+                .ok()?;
+            let (ours, theirs) = (self.file().metadata().ok()?, direct.metadata().ok()?);
+            ((ours.dev(), ours.ino()) == (theirs.dev(), theirs.ino())).then_some(direct)
+        }
+        #[cfg(not(target_os = "linux"))]
+        None
+    }
+
+    /// Asks the kernel to start writing `len` bytes of the file from
+    /// `offset` to disk, without waiting (`sync_file_range`, on Linux;
+    /// elsewhere nothing): a hint, whose failure only leaves the work to
+    /// [`commit`](Self::commit)'s sync.
+    pub(crate) fn start_writeback(&self, offset: usize, len: usize) {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+                return;
+            };
+            // SAFETY: the descriptor is open for the borrow of `self`, and
+            // the call only reads its integer arguments.
+            #[allow(unsafe_code)]
+            let _ = unsafe {
+                libc::sync_file_range(
+                    self.file().as_raw_fd(),
+                    offset,
+                    len,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                )
+            };
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = (offset, len);
+    }
+
     /// A second handle on the temporary file (for writers that own theirs).
     #[cfg(feature = "parquet")]
     pub(crate) fn try_clone(&self) -> Result<File> {

@@ -76,6 +76,8 @@ mod keys;
 #[cfg(feature = "parquet")]
 mod pages;
 mod parts;
+#[cfg(unix)]
+mod piecewise;
 mod prefetch;
 mod radix;
 #[cfg(feature = "parquet")]

@@ -17,6 +17,8 @@ use crate::atomic::AtomicFile;
 use crate::error::{Error, Result};
 use crate::hash;
 use crate::keys::Key;
+#[cfg(unix)]
+use crate::piecewise::PieceWriter;
 use crate::radix;
 use crate::vocab::{SelectedFeature, SelectedKeys, Selection};
 use crate::zeroed::{SparePages, Zeroed};
@@ -91,8 +93,9 @@ pub(crate) fn serialize<B: DerefMut<Target = [u8]>>(
 
 /// Serializes a selection into a buffer, and into `out`: each piece of the
 /// artifact is written at its offset as soon as it is complete, the header
-/// last ([`serialize_with`]). The buffer, and the arrays that order the
-/// lookup tables, take over the pages of `spare` (the count tables').
+/// last ([`serialize_with`]), by a [`PieceWriter`] (mostly past the page
+/// cache). The buffer, and the arrays that order the lookup tables, take
+/// over the pages of `spare` (the count tables').
 pub(crate) fn serialize_to_file(
     selection: &Selection,
     spare: &SparePages,
@@ -102,12 +105,12 @@ pub(crate) fn serialize_to_file(
     #[cfg(unix)]
     {
         let buffer = |len| Zeroed::for_writing_from(len, spare);
-        serialize_with(selection, buffer, spare, &|offset, bytes| {
-            out.write_all_at(bytes, offset)
-                .map_err(|e| Error::io(path, e))?;
-            start_writeback(out.file(), offset, bytes.len());
-            Ok(())
-        })
+        let writer = PieceWriter::new(out);
+        let bytes = serialize_with(selection, buffer, spare, &|offset, bytes| {
+            writer.write(offset, bytes).map_err(|e| Error::io(path, e))
+        })?;
+        writer.finish(&bytes).map_err(|e| Error::io(path, e))?;
+        Ok(bytes)
     }
     #[cfg(not(unix))]
     {
@@ -115,27 +118,6 @@ pub(crate) fn serialize_to_file(
         out.write_all(&bytes).map_err(|e| Error::io(path, e))?;
         Ok(bytes)
     }
-}
-
-/// Asks the kernel to start writing `len` bytes of `file` from `offset`
-/// to disk, without waiting (`sync_file_range`, on Linux; elsewhere
-/// nothing): a hint, whose failure only leaves the work to `fsync`.
-fn start_writeback(file: &std::fs::File, offset: usize, len: usize) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
-            return;
-        };
-        // SAFETY: the descriptor is open for the borrow of `file`, and the
-        // call only reads its integer arguments.
-        #[allow(unsafe_code)]
-        let _ = unsafe {
-            libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE)
-        };
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (file, offset, len);
 }
 
 /// Where a piece of the artifact goes once it is complete: its offset in
