@@ -21,6 +21,26 @@ pub(crate) fn checksum(body: &[u8]) -> u64 {
     xxh3_64(body)
 }
 
+/// [`checksum`] of a body handed over piece by piece, in order.
+pub(crate) struct ChecksumStream(xxhash_rust::xxh3::Xxh3);
+
+impl ChecksumStream {
+    /// A stream of no bytes yet.
+    pub(crate) fn new() -> ChecksumStream {
+        ChecksumStream(xxhash_rust::xxh3::Xxh3::new())
+    }
+
+    /// Adds the next bytes of the body.
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The checksum of all the bytes added.
+    pub(crate) fn finish(&self) -> u64 {
+        self.0.digest()
+    }
+}
+
 /// Whether training-mode injection hides an occurrence (DESIGN.md §5).
 ///
 /// The hashed message is `seed ‖ epoch ‖ feature ‖ 0xFF ‖ unit`, u64s

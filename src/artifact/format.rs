@@ -73,15 +73,23 @@ pub(crate) fn start_frame(manifest: &[u8], data_len: usize) -> Vec<u8> {
 /// Writes the header of a file begun with [`start_frame`], once its data
 /// region is complete.
 pub(crate) fn finish_frame(kind: &FileKind, out: &mut [u8]) {
-    let header = Header {
+    let (header, body) = out.split_at_mut(HEADER_LEN);
+    header.copy_from_slice(&header_bytes(kind, body.len(), crate::hash::checksum(body)));
+}
+
+/// The header of a file of `kind` whose body (all after the header) is
+/// `body_len` bytes long and has the checksum `checksum`
+/// ([`crate::hash::checksum`]).
+pub(crate) fn header_bytes(kind: &FileKind, body_len: usize, checksum: u64) -> [u8; HEADER_LEN] {
+    Header {
         magic: kind.magic,
         major: kind.major,
         minor: kind.minor,
         flags: 0,
-        body_len: (out.len() - HEADER_LEN) as u64,
-        checksum: crate::hash::checksum(&out[HEADER_LEN..]),
-    };
-    out[..HEADER_LEN].copy_from_slice(&header.to_bytes());
+        body_len: body_len as u64,
+        checksum,
+    }
+    .to_bytes()
 }
 
 /// Whether [`unframe`] checks a file's checksum.

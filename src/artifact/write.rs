@@ -4,13 +4,15 @@
 //! (which says where they are) can go first and the body is written in
 //! place, in one buffer.
 //!
-//! Saved to a file, each feature's sections are written out as soon as
-//! they are filled, and the kernel is asked to start writing them to disk
-//! then: by the time the last section is done, most of the file is on its
-//! way, and the `fsync` that makes it durable has little left to wait for.
+//! Saved to a file, each piece of the body (a feature's arrays, or its
+//! lookup table) goes to a writer thread as soon as it is filled, and from
+//! there mostly straight to the disk ([`PieceWriter`]): by the time the
+//! last piece is done, most of the file is written, and the `fsync` that
+//! makes it durable has little left to wait for.
 
 use std::ops::{DerefMut, Range};
 use std::path::Path;
+use std::sync::mpsc::{Receiver, channel};
 
 use super::format::*;
 use crate::atomic::AtomicFile;
@@ -120,70 +122,172 @@ pub(crate) fn serialize_to_file(
     }
 }
 
-/// Where a piece of the artifact goes once it is complete: its offset in
-/// the file and its bytes.
-type Sink<'s> = dyn Fn(usize, &[u8]) -> Result<()> + Sync + 's;
+/// Writes a complete piece of the artifact: its offset in the file and its
+/// bytes.
+type Write<'w> = dyn Fn(usize, &[u8]) -> Result<()> + Sync + 'w;
 
-/// [`serialize`], handing each piece to `sink` once it is complete: each
-/// feature's sections but its lookup table, and each lookup table, in
-/// parallel ([`fill`]); then the header and manifest, once the checksum
+/// Where [`fill`] hands each piece of the data region once it is complete:
+/// its offset in the region and its bytes, borrowed for as long as the
+/// buffer.
+type Sink<'s, 'b> = dyn Fn(usize, &'b [u8]) + Sync + 's;
+
+/// [`serialize`], handing each piece to `write` once it is complete: each
+/// feature's sections but its lookup table, and each lookup table, filled
+/// in parallel ([`fill`]); then the header and manifest, once the checksum
 /// over everything else is known.
+///
+/// The pieces go to a thread of their own as they are complete, which
+/// writes them: while a write waits for the disk, the filling threads go
+/// on, and they sum the body once every piece is filled, while the last
+/// ones are being written. Without such a thread, the pieces are written
+/// once they are all filled.
 fn serialize_with<B: DerefMut<Target = [u8]>>(
     selection: &Selection,
     zeroed: impl FnOnce(usize) -> B,
     spare: &SparePages,
-    sink: &Sink<'_>,
+    write: &Write<'_>,
 ) -> Result<B> {
     let planned = plan(selection)?;
     let frame = start_frame(&planned.json, 0);
     let mut out = zeroed(frame.len() + planned.data_len);
     out[..frame.len()].copy_from_slice(&frame);
-    let data_sink = |offset: usize, bytes: &[u8]| sink(frame.len() + offset, bytes);
-    fill(
-        selection,
-        &planned.manifest,
-        &mut out[frame.len()..],
-        spare,
-        &data_sink,
-    )?;
-    finish_frame(&VOCABULARY_FILE, &mut out);
-    sink(0, &out[..frame.len()])?;
+    let (header, body) = out.split_at_mut(HEADER_LEN);
+    let body_len = body.len();
+    let (manifest, data) = body.split_at_mut(frame.len() - HEADER_LEN);
+    let manifest: &[u8] = manifest;
+    let to_file = frame.len();
+    let write_pieces = |pieces: Receiver<(usize, &[u8])>| -> Result<()> {
+        pieces
+            .into_iter()
+            .try_for_each(|(offset, bytes)| write(to_file + offset, bytes))
+    };
+    let filled = std::sync::Mutex::new(Vec::new());
+    let (send, pieces) = channel();
+    let sink = {
+        let filled = &filled;
+        move |offset: usize, bytes| {
+            // Fails only once the writer has stopped on an error, which
+            // it returns.
+            let _ = send.send((offset, bytes));
+            filled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((offset, bytes));
+        }
+    };
+    // The writer takes the pieces' receiver when it starts; if it cannot
+    // be started, this thread takes it once the pieces are filled.
+    let pieces = std::sync::Mutex::new(Some(pieces));
+    let checksum = std::thread::scope(|scope| {
+        let take = || {
+            pieces
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+                .map_or(Ok(()), write_pieces)
+        };
+        let writer = std::thread::Builder::new().spawn_scoped(scope, take).ok();
+        fill(selection, &planned.manifest, data, spare, &sink);
+        let filled = std::mem::take(
+            &mut *filled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        // No more pieces: the writer ends once it has written them.
+        drop(sink);
+        let checksum = checksum_in_order(manifest, filled, body_len);
+        match writer {
+            Some(writer) => writer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+            None => take()?,
+        }
+        Ok::<_, Error>(checksum)
+    })?;
+    header.copy_from_slice(&header_bytes(&VOCABULARY_FILE, body_len, checksum));
+    // What borrowed the pieces, emptied.
+    drop((pieces, filled));
+    write(0, &out[..frame.len()])?;
     Ok(out)
 }
 
+/// The checksum of a body made of `manifest` (its length, the manifest
+/// and the padding) and the data region's `pieces` (offset in the region,
+/// bytes; in any order), `body_len` bytes in all. Empty pieces (a feature
+/// with no keys has empty sections, at the offset where the next begins)
+/// are passed over.
+///
+/// # Panics
+/// When the pieces do not cover the data region once each (a bug:
+/// [`fill`] hands out every byte of it).
+fn checksum_in_order(manifest: &[u8], mut pieces: Vec<(usize, &[u8])>, body_len: usize) -> u64 {
+    pieces.retain(|(_, bytes)| !bytes.is_empty());
+    pieces.sort_unstable_by_key(|&(offset, _)| offset);
+    let mut sum = hash::ChecksumStream::new();
+    sum.update(manifest);
+    let mut done = 0;
+    for (offset, bytes) in pieces {
+        assert_eq!(
+            offset, done,
+            "a piece of the data region is missing or overlaps"
+        );
+        sum.update(bytes);
+        done += bytes.len();
+    }
+    assert_eq!(
+        manifest.len() + done,
+        body_len,
+        "the pieces end before the body"
+    );
+    sum.finish()
+}
+
 /// Writes every feature's sections where `manifest` placed them in the
-/// data region `data` (zeroed), handing each feature's pieces to `sink`
-/// (offsets in the data region) as they are complete. A feature's sections
-/// are consecutive, its lookup table last, so the region splits into two
-/// pieces per feature: its arrays (keys, offsets, counts) and its table.
+/// data region `data` (zeroed), handing every piece of the region to
+/// `sink` (offsets in the data region) as it is complete. A feature's
+/// sections are consecutive, its lookup table last, so the region splits
+/// into two pieces per feature: its arrays (keys, offsets, counts) and its
+/// table (and a gap piece for any byte between features, of which there
+/// are none today).
+///
 /// The pieces are handed out to the threads one at a time, as each thread
-/// comes free: the tables first (hashing and sorting the keys makes a table
-/// the most work per byte), largest first. So the largest table starts at
-/// once, and its feature's arrays go to another thread; on the benchmark,
-/// `user_id`'s table and arrays had kept one thread busy while the other
-/// had run out of work.
-fn fill(
+/// comes free ([`Piece::order`]): the largest table first, since hashing
+/// and sorting the keys makes a table the most work per byte, so that it
+/// starts at once (on the benchmark, `user_id`'s table and arrays had kept
+/// one thread busy while the other had run out of work); then the arrays,
+/// which are quick to fill, so that the disk has bytes to write early;
+/// then the other tables.
+fn fill<'b>(
     selection: &Selection,
     manifest: &Manifest,
-    data: &mut [u8],
+    data: &'b mut [u8],
     spare: &SparePages,
-    sink: &Sink<'_>,
-) -> Result<()> {
+    sink: &Sink<'_, 'b>,
+) {
     use rayon::prelude::*;
     let extents: Vec<Range<usize>> = manifest
         .features
         .iter()
         .map(|f| extent(&f.sections))
         .collect();
-    let parts = crate::parts::split_parts(data, extents.iter().cloned());
-    let mut pieces = Vec::with_capacity(2 * parts.len());
-    for ((f, placed), (extent, part)) in selection
-        .features
+    let gaps = gaps_between(&extents, data.len());
+    let mut ranges: Vec<(Option<usize>, Range<usize>)> = extents
         .iter()
-        .zip(&manifest.features)
-        .zip(extents.iter().zip(parts))
-    {
-        let start = extent.start;
+        .cloned()
+        .enumerate()
+        .map(|(i, r)| (Some(i), r))
+        .chain(gaps.into_iter().map(|r| (None, r)))
+        .collect();
+    ranges.sort_by_key(|(_, r)| r.start);
+    let parts = crate::parts::split_parts(data, ranges.iter().map(|(_, r)| r.clone()));
+    let mut pieces = Vec::with_capacity(2 * parts.len());
+    for ((feature, range), part) in ranges.iter().zip(parts) {
+        let start = range.start;
+        let Some(i) = *feature else {
+            pieces.push(Piece::Gap { start, part });
+            continue;
+        };
+        let (f, placed) = (&selection.features[i], &manifest.features[i]);
         let table_at = placed.sections.table.offset as usize - start;
         let (arrays, table) = part.split_at_mut(table_at);
         pieces.push(Piece::Table {
@@ -198,7 +302,8 @@ fn fill(
             part: arrays,
         });
     }
-    pieces.sort_by_key(|p| std::cmp::Reverse(p.order()));
+    let largest_table = pieces.iter().map(Piece::table_len).max().unwrap_or(0);
+    pieces.sort_by_key(|p| std::cmp::Reverse(p.order(largest_table)));
     let queue = std::sync::Mutex::new(pieces.into_iter());
     let next = || {
         queue
@@ -208,44 +313,73 @@ fn fill(
     };
     (0..rayon::current_num_threads())
         .into_par_iter()
-        .try_for_each(|_| {
+        .for_each(|_| {
             while let Some(piece) = next() {
-                piece.fill(spare, sink)?;
+                piece.fill(spare, sink);
             }
-            Ok(())
-        })
+        });
+}
+
+/// The ranges of `0..len` that no range of `extents` (ascending, disjoint)
+/// covers.
+fn gaps_between(extents: &[Range<usize>], len: usize) -> Vec<Range<usize>> {
+    let mut gaps = Vec::new();
+    let mut at = 0;
+    for e in extents {
+        if e.start > at {
+            gaps.push(at..e.start);
+        }
+        at = at.max(e.end);
+    }
+    if at < len {
+        gaps.push(at..len);
+    }
+    gaps
 }
 
 /// A piece of the data region that [`fill`] hands to one thread.
-enum Piece<'a> {
+enum Piece<'a, 'b> {
     /// A feature's keys, key offsets and counts, starting at `start` in the
     /// data region.
     Arrays {
         feature: &'a SelectedFeature,
         sections: &'a Sections,
         start: usize,
-        part: &'a mut [u8],
+        part: &'b mut [u8],
     },
     /// A feature's lookup table, starting at `start` in the data region.
     Table {
         keys: &'a SelectedKeys,
         start: usize,
-        part: &'a mut [u8],
+        part: &'b mut [u8],
     },
+    /// Bytes between features' sections, zero.
+    Gap { start: usize, part: &'b mut [u8] },
 }
 
-impl Piece<'_> {
-    /// The order [`fill`] hands pieces out in, descending: tables before
-    /// arrays, then by size.
-    fn order(&self) -> (bool, usize) {
+impl<'b> Piece<'_, 'b> {
+    /// The length of a table piece (0 for the others).
+    fn table_len(&self) -> usize {
         match self {
-            Piece::Table { part, .. } => (true, part.len()),
-            Piece::Arrays { part, .. } => (false, part.len()),
+            Piece::Table { part, .. } => part.len(),
+            _ => 0,
+        }
+    }
+
+    /// The order [`fill`] hands pieces out in, descending, given the
+    /// length of the largest table: that table, then arrays, then the
+    /// other tables, each by size.
+    fn order(&self, largest_table: usize) -> (u8, usize) {
+        match self {
+            Piece::Table { part, .. } if part.len() == largest_table => (3, part.len()),
+            Piece::Arrays { part, .. } => (2, part.len()),
+            Piece::Table { part, .. } => (1, part.len()),
+            Piece::Gap { part, .. } => (0, part.len()),
         }
     }
 
     /// Writes the piece, then hands it to `sink`.
-    fn fill(self, spare: &SparePages, sink: &Sink<'_>) -> Result<()> {
+    fn fill(self, spare: &SparePages, sink: &Sink<'_, 'b>) {
         let (start, part) = match self {
             Piece::Arrays {
                 feature,
@@ -260,6 +394,7 @@ impl Piece<'_> {
                 put_table(keys, part, spare);
                 (start, part)
             }
+            Piece::Gap { start, part } => (start, part),
         };
         sink(start, part)
     }
@@ -426,6 +561,45 @@ mod tests {
     use super::*;
 
     use crate::vocab::ByteKeys;
+
+    #[test]
+    fn pieces_in_any_order_sum_as_the_whole_body() {
+        let body: Vec<u8> = (0..10_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        let (manifest, data) = body.split_at(40);
+        let pieces = vec![
+            (7000, &data[7000..]),
+            (0, &data[..10]),
+            // Empty pieces where others start (features with no keys).
+            (10, &data[10..10]),
+            (10, &data[10..7000]),
+            (7000, &data[7000..7000]),
+        ];
+        assert_eq!(
+            checksum_in_order(manifest, pieces, body.len()),
+            hash::checksum(&body)
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "missing or overlaps")]
+    fn a_missing_piece_is_a_bug_not_a_wrong_checksum() {
+        let body = [1u8; 100];
+        let (manifest, data) = body.split_at(8);
+        checksum_in_order(
+            manifest,
+            vec![(0, &data[..10]), (20, &data[20..])],
+            body.len(),
+        );
+    }
+
+    #[test]
+    fn gaps_are_what_no_extent_covers() {
+        assert_eq!(gaps_between(&[0..4, 4..9], 9), Vec::<Range<usize>>::new());
+        assert_eq!(
+            gaps_between(&[2..4, 6..6, 7..9], 12),
+            [0..2, 4..6, 6..7, 9..12]
+        );
+    }
 
     /// Where the reader's probe for key `i` ends: the slot holding it, or
     /// `None` when it meets an empty slot first.
