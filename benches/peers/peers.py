@@ -185,13 +185,26 @@ def main():
     write_table(doc, results, data, threads, rounds)
 
 
+def cpu_model():
+    """The CPU's model name (Linux), else what `platform` knows: the VMs
+    this runs on change hosts between sessions."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def write_table(doc, results, data, threads, rounds):
     import duckdb, polars, pyarrow
     import pyarrow.parquet as pq
     rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files(data))
     lines = [
         "<!-- peers:begin (written by benches/peers/run.sh; do not edit by hand) -->",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}; "
+        f"Machine: {platform.machine()} ({cpu_model()}), {os.cpu_count()} CPUs, {platform.platform()}; "
         f"Python {platform.python_version()}, duckdb {duckdb.__version__}, polars {polars.__version__}, pyarrow {pyarrow.__version__}. "
         f"Data: {len(files(data))} files, {rows:,} rows (`cargo run --release --example gen_bench`). "
         f"oovocab and arrow-rs with `--threads {threads}`; median of {rounds} alternating rounds; "
