@@ -81,9 +81,12 @@ impl<'f> PieceWriter<'f> {
     /// The write's (through the page cache; a failed direct write is done
     /// again there).
     pub(crate) fn write(&self, offset: usize, bytes: &[u8]) -> io::Result<()> {
-        if let Some(direct) = &self.direct {
-            let body = aligned_body(offset, bytes).filter(|b| b.len() >= DIRECT_MIN);
-            if let Some(body) = body.filter(|_| !self.direct_failed.load(Ordering::Relaxed)) {
+        let direct = self
+            .direct
+            .as_ref()
+            .filter(|_| !self.direct_failed.load(Ordering::Relaxed));
+        if let Some(direct) = direct {
+            if let Some(body) = aligned_body(offset, bytes).filter(|b| b.len() >= DIRECT_MIN) {
                 let from_piece = body.start - offset..body.end - offset;
                 if write_all_at(direct, &bytes[from_piece], body.start).is_ok() {
                     self.direct_bytes.fetch_add(body.len(), Ordering::Relaxed);

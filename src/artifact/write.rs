@@ -10,7 +10,7 @@
 //! last piece is done, most of the file is written, and the `fsync` that
 //! makes it durable has little left to wait for.
 
-use std::ops::{DerefMut, Range};
+use std::ops::DerefMut;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, channel};
 
@@ -161,19 +161,11 @@ fn serialize_with<B: DerefMut<Target = [u8]>>(
             .into_iter()
             .try_for_each(|(offset, bytes)| write(to_file + offset, bytes))
     };
-    let filled = std::sync::Mutex::new(Vec::new());
     let (send, pieces) = channel();
-    let sink = {
-        let filled = &filled;
-        move |offset: usize, bytes| {
-            // Fails only once the writer has stopped on an error, which
-            // it returns.
-            let _ = send.send((offset, bytes));
-            filled
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push((offset, bytes));
-        }
+    let sink = move |offset: usize, bytes| {
+        // Fails only once the writer has stopped on an error, which it
+        // returns.
+        let _ = send.send((offset, bytes));
     };
     // The writer takes the pieces' receiver when it starts; if it cannot
     // be started, this thread takes it once the pieces are filled.
@@ -187,12 +179,7 @@ fn serialize_with<B: DerefMut<Target = [u8]>>(
                 .map_or(Ok(()), write_pieces)
         };
         let writer = std::thread::Builder::new().spawn_scoped(scope, take).ok();
-        fill(selection, &planned.manifest, data, spare, &sink);
-        let filled = std::mem::take(
-            &mut *filled
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
+        let filled = fill(selection, &planned.manifest, data, spare, &sink);
         // No more pieces: the writer ends once it has written them.
         drop(sink);
         let checksum = checksum_in_order(manifest, filled, body_len);
@@ -206,7 +193,7 @@ fn serialize_with<B: DerefMut<Target = [u8]>>(
     })?;
     header.copy_from_slice(&header_bytes(&VOCABULARY_FILE, body_len, checksum));
     // What borrowed the pieces, emptied.
-    drop((pieces, filled));
+    drop(pieces);
     write(0, &out[..frame.len()])?;
     Ok(out)
 }
@@ -243,12 +230,11 @@ fn checksum_in_order(manifest: &[u8], mut pieces: Vec<(usize, &[u8])>, body_len:
 }
 
 /// Writes every feature's sections where `manifest` placed them in the
-/// data region `data` (zeroed), handing every piece of the region to
-/// `sink` (offsets in the data region) as it is complete. A feature's
+/// data region `data` (zeroed), handing each piece to `sink` (offsets in
+/// the data region) as it is complete; returns every piece. A feature's
 /// sections are consecutive, its lookup table last, so the region splits
-/// into two pieces per feature: its arrays (keys, offsets, counts) and its
-/// table (and a gap piece for any byte between features, of which there
-/// are none today).
+/// into two pieces per feature: its arrays (keys, offsets, counts, and any
+/// padding before them) and its table.
 ///
 /// The pieces are handed out to the threads one at a time, as each thread
 /// comes free ([`Piece::order`]): the largest table first, since hashing
@@ -263,31 +249,26 @@ fn fill<'b>(
     data: &'b mut [u8],
     spare: &SparePages,
     sink: &Sink<'_, 'b>,
-) {
+) -> Vec<(usize, &'b [u8])> {
+    use crate::parts::{consecutive, split_parts};
     use rayon::prelude::*;
-    let extents: Vec<Range<usize>> = manifest
+    // Each feature's part ends where its table does and the next one's
+    // starts there, so the parts cover the region (the last table ends it).
+    let ends: Vec<usize> = manifest
         .features
         .iter()
-        .map(|f| extent(&f.sections))
+        .map(|f| (f.sections.table.offset + f.sections.table.len) as usize)
         .collect();
-    let gaps = gaps_between(&extents, data.len());
-    let mut ranges: Vec<(Option<usize>, Range<usize>)> = extents
-        .iter()
-        .cloned()
-        .enumerate()
-        .map(|(i, r)| (Some(i), r))
-        .chain(gaps.into_iter().map(|r| (None, r)))
-        .collect();
-    ranges.sort_by_key(|(_, r)| r.start);
-    let parts = crate::parts::split_parts(data, ranges.iter().map(|(_, r)| r.clone()));
+    let parts = split_parts(data, consecutive(&ends));
     let mut pieces = Vec::with_capacity(2 * parts.len());
-    for ((feature, range), part) in ranges.iter().zip(parts) {
+    for (((f, placed), range), part) in selection
+        .features
+        .iter()
+        .zip(&manifest.features)
+        .zip(consecutive(&ends))
+        .zip(parts)
+    {
         let start = range.start;
-        let Some(i) = *feature else {
-            pieces.push(Piece::Gap { start, part });
-            continue;
-        };
-        let (f, placed) = (&selection.features[i], &manifest.features[i]);
         let table_at = placed.sections.table.offset as usize - start;
         let (arrays, table) = part.split_at_mut(table_at);
         pieces.push(Piece::Table {
@@ -313,28 +294,8 @@ fn fill<'b>(
     };
     (0..rayon::current_num_threads())
         .into_par_iter()
-        .for_each(|_| {
-            while let Some(piece) = next() {
-                piece.fill(spare, sink);
-            }
-        });
-}
-
-/// The ranges of `0..len` that no range of `extents` (ascending, disjoint)
-/// covers.
-fn gaps_between(extents: &[Range<usize>], len: usize) -> Vec<Range<usize>> {
-    let mut gaps = Vec::new();
-    let mut at = 0;
-    for e in extents {
-        if e.start > at {
-            gaps.push(at..e.start);
-        }
-        at = at.max(e.end);
-    }
-    if at < len {
-        gaps.push(at..len);
-    }
-    gaps
+        .flat_map_iter(|_| std::iter::from_fn(|| next().map(|piece| piece.fill(spare, sink))))
+        .collect()
 }
 
 /// A piece of the data region that [`fill`] hands to one thread.
@@ -353,8 +314,6 @@ enum Piece<'a, 'b> {
         start: usize,
         part: &'b mut [u8],
     },
-    /// Bytes between features' sections, zero.
-    Gap { start: usize, part: &'b mut [u8] },
 }
 
 impl<'b> Piece<'_, 'b> {
@@ -362,7 +321,7 @@ impl<'b> Piece<'_, 'b> {
     fn table_len(&self) -> usize {
         match self {
             Piece::Table { part, .. } => part.len(),
-            _ => 0,
+            Piece::Arrays { .. } => 0,
         }
     }
 
@@ -371,15 +330,14 @@ impl<'b> Piece<'_, 'b> {
     /// other tables, each by size.
     fn order(&self, largest_table: usize) -> (u8, usize) {
         match self {
-            Piece::Table { part, .. } if part.len() == largest_table => (3, part.len()),
-            Piece::Arrays { part, .. } => (2, part.len()),
-            Piece::Table { part, .. } => (1, part.len()),
-            Piece::Gap { part, .. } => (0, part.len()),
+            Piece::Table { part, .. } if part.len() == largest_table => (2, part.len()),
+            Piece::Arrays { part, .. } => (1, part.len()),
+            Piece::Table { part, .. } => (0, part.len()),
         }
     }
 
-    /// Writes the piece, then hands it to `sink`.
-    fn fill(self, spare: &SparePages, sink: &Sink<'_, 'b>) {
+    /// Writes the piece, then hands it to `sink`; returns it.
+    fn fill(self, spare: &SparePages, sink: &Sink<'_, 'b>) -> (usize, &'b [u8]) {
         let (start, part) = match self {
             Piece::Arrays {
                 feature,
@@ -394,24 +352,10 @@ impl<'b> Piece<'_, 'b> {
                 put_table(keys, part, spare);
                 (start, part)
             }
-            Piece::Gap { start, part } => (start, part),
         };
-        sink(start, part)
+        sink(start, part);
+        (start, part)
     }
-}
-
-/// Where a feature's sections start and end in the data region.
-fn extent(s: &Sections) -> Range<usize> {
-    let sections = [
-        Some(&s.keys),
-        s.offsets.as_ref(),
-        Some(&s.counts),
-        Some(&s.table),
-    ];
-    let sections = sections.into_iter().flatten();
-    let start = sections.clone().map(|s| s.offset).min().unwrap_or(0);
-    let end = sections.map(|s| s.offset + s.len).max().unwrap_or(0);
-    start as usize..end as usize
 }
 
 /// Writes a feature's keys, key offsets and counts into `part` (zeroed),
@@ -589,15 +533,6 @@ mod tests {
             manifest,
             vec![(0, &data[..10]), (20, &data[20..])],
             body.len(),
-        );
-    }
-
-    #[test]
-    fn gaps_are_what_no_extent_covers() {
-        assert_eq!(gaps_between(&[0..4, 4..9], 9), Vec::<Range<usize>>::new());
-        assert_eq!(
-            gaps_between(&[2..4, 6..6, 7..9], 12),
-            [0..2, 4..6, 6..7, 9..12]
         );
     }
 
