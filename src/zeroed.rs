@@ -16,6 +16,7 @@
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
 
 use memmap2::{MmapMut, MmapOptions};
 
@@ -45,8 +46,22 @@ const PAGE: usize = 4096;
 
 /// `len` zeroed values of `T`, dereferencing to a slice.
 pub(crate) struct Zeroed<T> {
+    /// The first value and the number of values, as the storage holds
+    /// them: kept here so that a dereference is two loads and no match on
+    /// the storage (the count kernels dereference a table's slots per
+    /// row). Set from the storage whenever it changes ([`Zeroed::with`],
+    /// [`Zeroed::grow`]).
+    start: NonNull<T>,
+    len: usize,
     storage: Storage<T>,
 }
+
+// SAFETY: `start` points into `storage`, which owns the values: sending or
+// sharing a `Zeroed` sends or shares them, as for a `Vec<T>`.
+#[allow(unsafe_code)]
+unsafe impl<T: Send> Send for Zeroed<T> {}
+#[allow(unsafe_code)]
+unsafe impl<T: Sync> Sync for Zeroed<T> {}
 
 enum Storage<T> {
     Heap(Vec<T>),
@@ -87,9 +102,7 @@ impl<T: Zeroable> Zeroed<T> {
                 if touched {
                     touch(&mut map, 0);
                 }
-                return Zeroed {
-                    storage: Storage::Mapped { map, len },
-                };
+                return Zeroed::with(Storage::Mapped { map, len });
             }
         }
         // Written zeros, not `vec![..; n]`: calloc's lazily zeroed pages are
@@ -97,9 +110,34 @@ impl<T: Zeroable> Zeroed<T> {
         // first write, and each copy flushes the TLB of every thread.
         let mut values = Vec::with_capacity(len);
         values.resize(len, T::default());
+        Zeroed::with(Storage::Heap(values))
+    }
+}
+
+impl<T> Zeroed<T> {
+    /// The array `storage` holds.
+    fn with(mut storage: Storage<T>) -> Zeroed<T> {
+        let (start, len) = Zeroed::start_and_len(&mut storage);
         Zeroed {
-            storage: Storage::Heap(values),
+            start,
+            len,
+            storage,
         }
+    }
+
+    /// Where the values of `storage` start, and how many there are.
+    fn start_and_len(storage: &mut Storage<T>) -> (NonNull<T>, usize) {
+        let (start, len) = match storage {
+            Storage::Heap(v) => (v.as_mut_ptr(), v.len()),
+            Storage::Mapped { map, len } => (map.as_mut_ptr().cast::<T>(), *len),
+        };
+        // A vector's pointer and a mapping's address are never null.
+        (NonNull::new(start).expect("a non-null array"), len)
+    }
+
+    /// Sets `start` and `len` again after the storage changed.
+    fn refresh(&mut self) {
+        (self.start, self.len) = Zeroed::start_and_len(&mut self.storage);
     }
 }
 
@@ -113,6 +151,12 @@ impl<T: Zeroable> Zeroed<T> {
     /// a table costs, and a grown table no longer faults in the pages of a
     /// new one while freeing those of the old.
     pub(crate) fn grow(&mut self, len: usize) {
+        self.grow_storage(len);
+        self.refresh();
+    }
+
+    /// [`grow`](Self::grow), but for setting `start` and `len`.
+    fn grow_storage(&mut self, len: usize) {
         debug_assert!(len >= self.len());
         if len == self.len() {
             return;
@@ -287,39 +331,30 @@ pub(crate) fn touch_pages(bytes: &mut [u8]) {
 
 impl<T> Default for Zeroed<T> {
     fn default() -> Self {
-        Zeroed {
-            storage: Storage::Heap(Vec::new()),
-        }
+        Zeroed::with(Storage::Heap(Vec::new()))
     }
 }
 
 #[allow(unsafe_code)]
 impl<T> Deref for Zeroed<T> {
     type Target = [T];
+    #[inline]
     fn deref(&self) -> &[T] {
-        match &self.storage {
-            Storage::Heap(v) => v,
-            // SAFETY: the mapping holds `len` values of `T` (`new` sized
-            // it so), starts page-aligned (at least `T`'s alignment, by
-            // `Zeroable`), and its zero bytes are valid `T`s (`Zeroable`);
-            // it lives as long as `self`.
-            Storage::Mapped { map, len } => unsafe {
-                std::slice::from_raw_parts(map.as_ptr().cast::<T>(), *len)
-            },
-        }
+        // SAFETY: `start` and `len` are the storage's (set whenever it
+        // changes): a vector's values, or a mapping that holds `len`
+        // values of `T` (`new` sized it so), starts page-aligned (at least
+        // `T`'s alignment, by `Zeroable`), and whose zero bytes are valid
+        // `T`s (`Zeroable`). The storage lives as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.start.as_ptr(), self.len) }
     }
 }
 
 #[allow(unsafe_code)]
 impl<T> DerefMut for Zeroed<T> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [T] {
-        match &mut self.storage {
-            Storage::Heap(v) => v,
-            // SAFETY: as in `deref`, and `&mut self` makes it unique.
-            Storage::Mapped { map, len } => unsafe {
-                std::slice::from_raw_parts_mut(map.as_mut_ptr().cast::<T>(), *len)
-            },
-        }
+        // SAFETY: as in `deref`, and `&mut self` makes it unique.
+        unsafe { std::slice::from_raw_parts_mut(self.start.as_ptr(), self.len) }
     }
 }
 
@@ -379,11 +414,12 @@ mod tests {
     fn a_grown_array_keeps_its_values_and_is_zero_past_them() {
         let per_huge_page = HUGE_PAGE / size_of::<(u64, u64)>();
         // On the heap, from the heap to a mapping, and mapping to mapping
-        // (in place, or moved).
+        // (within its pages, in place, or moved).
         for (from, to) in [
             (0, 10),
             (100, 1000),
             (1000, per_huge_page),
+            (per_huge_page + 1, per_huge_page + 100),
             (per_huge_page, 4 * per_huge_page),
             (4 * per_huge_page, 8 * per_huge_page + 5),
         ] {
