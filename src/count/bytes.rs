@@ -370,8 +370,23 @@ impl Part {
 
     /// Adds `n` occurrences to the key in slot `at` (not empty), and
     /// counts it as kept when its count reaches `threshold`.
-    #[inline]
+    #[inline(always)]
     fn add_at(&mut self, at: usize, n: u64, threshold: u64) {
+        let meta = self.slots[at].meta;
+        let count = u64::from(meta & COUNT_MASK);
+        if meta & SPILLED == 0 && n <= u64::from(COUNT_MASK) - count {
+            // The common case: a key that never spilled, and no carry.
+            self.slots[at].meta = meta + n as u32;
+            self.kept += usize::from(count < threshold && count + n >= threshold);
+        } else {
+            self.add_at_rarely(at, n, threshold);
+        }
+    }
+
+    /// [`add_at`](Self::add_at) for a key that spilled, or spills now.
+    #[cold]
+    #[inline(never)]
+    fn add_at_rarely(&mut self, at: usize, n: u64, threshold: u64) {
         let s = &mut self.slots[at];
         let count = u64::from(s.meta & COUNT_MASK);
         let sum = count.saturating_add(n);
@@ -412,17 +427,24 @@ impl Part {
 
     /// Adds `n` occurrences of the key of `probe`; whether it was new.
     /// `threshold` is the table's (see [`add_at`](Self::add_at)).
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, probe: Probe, n: u64, threshold: u64) -> bool {
         self.reserve(1);
-        let mask = self.mask();
+        let slots: &[Slot] = &self.slots;
+        let mask = slots.len() - 1;
         let mut at = probe.hash as usize & mask;
         loop {
-            let s = &self.slots[at];
+            let s = &slots[at];
             if s.meta == 0 {
                 break;
             }
-            if self.holds(s, &probe) {
+            if head(s) == probe.head
+                && if probe.is_short() {
+                    s.key == probe.slot_key
+                } else {
+                    s.key[8..] == probe.slot_key[8..] && key_in(&self.arena, s) == probe.key
+                }
+            {
                 self.add_at(at, n, threshold);
                 return false;
             }
