@@ -39,7 +39,7 @@ pub(crate) const GROUP: usize = 16;
 /// (at a load of 5/8, often). On the benchmark's `item_id` column, one
 /// thread: 48 ns per row with the home slot alone, 44.5 with the next too,
 /// and no better with a third.
-const PREFETCHED_SLOTS: usize = 2;
+pub(super) const PREFETCHED_SLOTS: usize = 2;
 
 /// The longest key stored in its slot; longer keys go to the arena.
 const INLINE: usize = 16;
