@@ -6,7 +6,7 @@
 //! slot holds the key's count and length in one 32-bit word, and the key
 //! itself when it is at most [`INLINE`] bytes long (most ids are), so that
 //! a probe for such a key touches one or two cache lines, which the count
-//! kernel prefetches a group before it probes, with those of the next slot
+//! kernel prefetches a group before it probes, with those of the next slots
 //! ([`PREFETCHED_SLOTS`]). A longer key lives in the partition's arena and the
 //! slot holds its offset, length and 32 bits of its hash; the kernel
 //! prefetches the key too once the slot is in cache. Growing rehashes one
@@ -35,11 +35,14 @@ use crate::zeroed::{SparePages, Zeroable, Zeroed};
 pub(crate) const GROUP: usize = 16;
 
 /// Slots loaded ahead of a probe from its home slot on: the home slot and
-/// the next, which a probe reads whenever the home slot holds another key
-/// (at a load of 5/8, often). On the benchmark's `item_id` column, one
-/// thread: 48 ns per row with the home slot alone, 44.5 with the next too,
-/// and no better with a third.
-pub(super) const PREFETCHED_SLOTS: usize = 2;
+/// the two after it, which a probe reads whenever the home slot holds
+/// another key (at a load of 5/8, often; an insert probes ~3.6 slots on
+/// average at that load). On the benchmark's `item_id` column, one thread
+/// (`count_column`): 48 ns per row with the home slot alone, 44.5 with the
+/// next too (on the project's first VM); on its current one, 46.7-46.8
+/// with two slots and 45.2-46.0 with three, and `build` went from 1.598x
+/// to 1.573x the bare read (8 alternating rounds, 7 faster).
+pub(super) const PREFETCHED_SLOTS: usize = 3;
 
 /// The longest key stored in its slot; longer keys go to the arena.
 const INLINE: usize = 16;

@@ -77,7 +77,8 @@ impl IntCounts {
     /// Starts loading the home slots of a group that
     /// [`add_group`](Self::add_group) will take next, with the slots after
     /// them ([`PREFETCHED_SLOTS`]: on the benchmark's `user_id`, 26.2-26.7
-    /// ns per row with the home slot alone, 24.3-24.6 with the next too).
+    /// ns per row with the home slot alone, 24.3-24.6 with the next too,
+    /// 23.2-24.2 with two more).
     pub(crate) fn prefetch_group(&self, group: &[(u64, u64)]) {
         let parts = self.0.parts();
         if parts.is_empty() {
