@@ -189,6 +189,24 @@ impl ParquetInput {
         self.meta.metadata().file_metadata().num_rows().max(0) as u64
     }
 
+    /// How many values (nulls included) the file holds in `column`: those
+    /// of its first leaf column (a list's elements), in every row group; 0
+    /// when it has no such column.
+    pub(crate) fn num_values(&self, column: &str) -> u64 {
+        let parquet = self.meta.metadata();
+        let schema = parquet.file_metadata().schema_descr();
+        let Some(leaf) = (0..schema.num_columns())
+            .find(|&i| schema.column(i).path().parts().first().map(String::as_str) == Some(column))
+        else {
+            return 0;
+        };
+        parquet
+            .row_groups()
+            .iter()
+            .map(|g| g.column(leaf).num_values().max(0) as u64)
+            .sum()
+    }
+
     /// The root column index and key type of `column`.
     ///
     /// # Errors

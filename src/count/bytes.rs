@@ -95,6 +95,8 @@ struct Part {
     len: usize,
     /// Keys counted at least the table's threshold times.
     kept: usize,
+    /// Grows fourfold at any size ([`grown_capacity`]).
+    ahead: bool,
 }
 
 /// A key ready to probe with: its slot's length bits, and its slot form.
@@ -139,6 +141,18 @@ impl BytesCounts {
     /// Hands the pages of the table's slots to `spare`.
     pub(crate) fn give_pages(self, spare: &SparePages) {
         self.0.give_pages(spare)
+    }
+
+    /// Whether the table grows fourfold at any size.
+    #[cfg(test)]
+    pub(crate) fn grows_ahead(&self) -> bool {
+        self.0.grows_ahead()
+    }
+
+    /// Sets whether the table grows fourfold at any size (see
+    /// [`Partitioned::set_grow_ahead`]).
+    pub(crate) fn set_grow_ahead(&mut self, ahead: bool) {
+        self.0.set_grow_ahead(ahead)
     }
 
     /// An empty table that tells how many keys each partition counted at
@@ -422,8 +436,12 @@ impl Part {
     /// Makes room for `more` new keys without growing.
     #[inline]
     fn reserve(&mut self, more: usize) {
-        if let Some(capacity) = grown_capacity(self.len + more, self.slots.len(), size_of::<Slot>())
-        {
+        if let Some(capacity) = grown_capacity(
+            self.len + more,
+            self.slots.len(),
+            size_of::<Slot>(),
+            self.ahead,
+        ) {
             self.rebuild(capacity);
         }
     }
@@ -515,6 +533,10 @@ impl Part {
 impl Partition for Part {
     fn give_pages(self, spare: &SparePages) {
         spare.keep(self.slots);
+    }
+
+    fn grow_ahead(&mut self, ahead: bool) {
+        self.ahead = ahead;
     }
 
     fn len(&self) -> usize {

@@ -291,6 +291,7 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Counts> {
             // Loaded tables keep no kept count (threshold 1): selection
             // counts the keys it keeps.
             min_count: 0,
+            forecast: Default::default(),
         });
     }
     Ok(counts)

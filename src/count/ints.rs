@@ -23,6 +23,8 @@ struct Part {
     len: usize,
     /// Keys counted at least the table's threshold times.
     kept: usize,
+    /// Grows fourfold at any size ([`grown_capacity`]).
+    ahead: bool,
 }
 
 /// A cheap, well-mixed hash of a key (in-memory only, never persisted).
@@ -39,6 +41,12 @@ impl IntCounts {
     /// Hands the pages of the table's slots to `spare`.
     pub(crate) fn give_pages(self, spare: &SparePages) {
         self.0.give_pages(spare)
+    }
+
+    /// Sets whether the table grows fourfold at any size (see
+    /// [`Partitioned::set_grow_ahead`]).
+    pub(crate) fn set_grow_ahead(&mut self, ahead: bool) {
+        self.0.set_grow_ahead(ahead)
     }
 
     /// An empty table that tells how many keys each partition counted at
@@ -167,9 +175,12 @@ impl Part {
     /// Makes room for `more` new keys without growing.
     #[inline]
     fn reserve(&mut self, more: usize) {
-        if let Some(capacity) =
-            grown_capacity(self.len + more, self.slots.len(), size_of::<(u64, u64)>())
-        {
+        if let Some(capacity) = grown_capacity(
+            self.len + more,
+            self.slots.len(),
+            size_of::<(u64, u64)>(),
+            self.ahead,
+        ) {
             self.rebuild(capacity);
         }
     }
@@ -220,6 +231,10 @@ impl Part {
 impl Partition for Part {
     fn give_pages(self, spare: &SparePages) {
         spare.keep(self.slots);
+    }
+
+    fn grow_ahead(&mut self, ahead: bool) {
+        self.ahead = ahead;
     }
 
     fn len(&self) -> usize {

@@ -9,6 +9,7 @@ use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 
 use super::bytes::GROUP;
+use super::forecast::Forecast;
 use super::{BytesCounts, FeatureCounts, IntCounts, KeyCounts};
 use crate::keys::KeyType;
 use crate::values::{ByteValues, DictionaryKeys, byte_values, dictionary_keys};
@@ -227,12 +228,17 @@ fn add_keys(
     values: impl Iterator<Item = Option<u64>>,
     weights: Option<&[u64]>,
 ) {
-    let (KeyCounts::Int(map) | KeyCounts::Uint(map)) = &mut fc.table else {
+    let FeatureCounts {
+        table: KeyCounts::Int(map) | KeyCounts::Uint(map),
+        total,
+        nulls,
+        forecast,
+        ..
+    } = fc
+    else {
         unreachable!("key type set from the array type before counting")
     };
-    let (total, nulls) = in_groups(values, weights, map);
-    fc.total += total;
-    fc.nulls += nulls;
+    count_into(map, values, weights, (total, nulls), forecast);
 }
 
 /// Counts byte keys into the feature's `bytes` table.
@@ -244,12 +250,38 @@ struct AddBytes<'f> {
 impl ByteValues for AddBytes<'_> {
     type Output = ();
     fn take<'a>(self, values: impl Iterator<Item = Option<&'a [u8]>>) {
-        let KeyCounts::Bytes(map) = &mut self.fc.table else {
+        let FeatureCounts {
+            table: KeyCounts::Bytes(map),
+            total,
+            nulls,
+            forecast,
+            ..
+        } = self.fc
+        else {
             unreachable!("key type set from the array type before counting")
         };
-        let (total, nulls) = in_groups(values, self.weights, map);
-        self.fc.total += total;
-        self.fc.nulls += nulls;
+        count_into(map, values, self.weights, (total, nulls), forecast);
+    }
+}
+
+/// Counts `values` into `table` ([`in_groups`]), adds their weight and
+/// that of their nulls to `totals`, and tells the table whether to grow
+/// ahead when its `forecast` says so (`count::forecast`).
+fn count_into<K: Copy, T: GroupedTable<K>>(
+    table: &mut T,
+    values: impl Iterator<Item = Option<K>>,
+    weights: Option<&[u64]>,
+    (total, nulls): (&mut u64, &mut u64),
+    forecast: &mut Forecast,
+) {
+    let keys_before = table.len();
+    let (counted, counted_nulls) = in_groups(values, weights, table);
+    *total += counted;
+    *nulls += counted_nulls;
+    let keys = table.len();
+    let values = counted + counted_nulls;
+    if let Some(ahead) = forecast.observe(*total + *nulls, values, keys - keys_before, keys) {
+        table.set_grow_ahead(ahead);
     }
 }
 
@@ -268,6 +300,10 @@ trait GroupedTable<K> {
         let _ = (group, prepared);
     }
     fn add_prepared(&mut self, group: &[(K, u64)], prepared: &Self::Prepared);
+    /// Distinct keys in the table.
+    fn len(&self) -> usize;
+    /// Whether the table grows fourfold at any size (`count::forecast`).
+    fn set_grow_ahead(&mut self, ahead: bool);
 }
 
 impl GroupedTable<u64> for IntCounts {
@@ -278,6 +314,12 @@ impl GroupedTable<u64> for IntCounts {
     }
     fn add_prepared(&mut self, group: &[(u64, u64)], _: &()) {
         self.add_group(group)
+    }
+    fn len(&self) -> usize {
+        IntCounts::len(self)
+    }
+    fn set_grow_ahead(&mut self, ahead: bool) {
+        IntCounts::set_grow_ahead(self, ahead)
     }
 }
 
@@ -291,6 +333,12 @@ impl<'a> GroupedTable<&'a [u8]> for BytesCounts {
     }
     fn add_prepared(&mut self, group: &[(&'a [u8], u64)], hashes: &[u64; GROUP]) {
         self.add_hashed_group(group, hashes)
+    }
+    fn len(&self) -> usize {
+        BytesCounts::len(self)
+    }
+    fn set_grow_ahead(&mut self, ahead: bool) {
+        BytesCounts::set_grow_ahead(self, ahead)
     }
 }
 
@@ -350,6 +398,36 @@ mod tests {
     use arrow_array::{DictionaryArray, LargeStringArray, StringArray};
 
     use super::*;
+
+    #[test]
+    fn a_table_grows_ahead_while_new_keys_keep_arriving_and_not_after() {
+        let spec = crate::Spec::from_toml_str("[[feature]]\nname = \"c\"").unwrap();
+        let mut counts = crate::Counts::new(&spec);
+        let (_, fc) = counts.feature_mut(0);
+        // Windows of 100 values.
+        fc.expect_values(6400);
+        fc.set_key_type("c", KeyType::Bytes, "test").unwrap();
+        let ahead = |fc: &FeatureCounts| match &fc.table {
+            KeyCounts::Bytes(m) => m.grows_ahead(),
+            _ => unreachable!("a bytes feature"),
+        };
+        let keys = |range: std::ops::Range<usize>| {
+            StringArray::from_iter_values(range.map(|i| format!("k{}", i % 300)))
+        };
+        // 200 values, all new keys, of 6400 to come.
+        count_array(fc, &keys(0..200));
+        assert!(ahead(fc));
+        // Then no new keys for a window: the table is told to stop.
+        count_array(fc, &keys(0..150));
+        assert!(!ahead(fc));
+        assert_eq!((fc.total_count(), fc.distinct_count()), (350, 200));
+        // A table no scan told of its size never grows ahead.
+        let mut counts = crate::Counts::new(&spec);
+        let (_, fc) = counts.feature_mut(0);
+        fc.set_key_type("c", KeyType::Bytes, "test").unwrap();
+        count_array(fc, &keys(0..300));
+        assert!(!ahead(fc));
+    }
 
     #[test]
     fn in_groups_counts_every_value_whatever_the_length() {

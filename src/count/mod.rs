@@ -6,6 +6,7 @@
 
 mod bytes;
 mod file;
+mod forecast;
 mod ints;
 mod kernel;
 #[cfg(feature = "parquet")]
@@ -49,6 +50,9 @@ pub struct FeatureCounts {
     nulls: u64,
     /// The spec's `min_count`: the table tells how many keys reached it.
     min_count: u64,
+    /// Whether the table will keep growing, when a scan said how many
+    /// values it will count ([`expect_values`](Self::expect_values)).
+    forecast: forecast::Forecast,
 }
 
 /// A feature's column in a batch, ready to count.
@@ -181,6 +185,14 @@ impl FeatureCounts {
             tally.flush_into(self);
         }
         Ok(())
+    }
+
+    /// Adds `values` (nulls included) to the values a scan will count for
+    /// this feature (from the files' metadata): its table then grows ahead
+    /// of keys that keep arriving (see `count::forecast`).
+    #[cfg(feature = "parquet")]
+    pub(crate) fn expect_values(&mut self, values: u64) {
+        self.forecast.expect(values);
     }
 
     /// Fixes the key type, or fails when `source` disagrees with an earlier input.

@@ -85,6 +85,7 @@ pub(crate) fn count_files(
                 if let Some(key_type) = key_type {
                     fc.set_key_type(name, key_type, &input.name())?;
                 }
+                fc.expect_values(input.num_values(&f.column));
                 file_roots.push(root);
                 file_paged.push(input.paged_column(&f.column));
             }

@@ -23,13 +23,20 @@ pub(crate) fn part_of(hash: u64) -> usize {
 /// table's small arrays are rehashed and freed in turn, and each fresh
 /// 4 KiB page of the next costs a fault. It grows no further than one huge
 /// page that way, so a table of many partitions wastes at most a few MiB
-/// each, and larger ones keep a load of at least 5/16.
+/// each, and larger ones keep a load of at least 5/16, unless `ahead`:
+/// while a scan's [forecast](super::forecast) says the table's keys will
+/// more than double again, it grows fourfold at any size.
 #[inline]
-pub(crate) fn grown_capacity(keys: usize, slots: usize, slot_bytes: usize) -> Option<usize> {
+pub(crate) fn grown_capacity(
+    keys: usize,
+    slots: usize,
+    slot_bytes: usize,
+    ahead: bool,
+) -> Option<usize> {
     (keys * 8 > slots * 5).then(|| {
         let needed = (keys * 8).div_ceil(5).next_power_of_two().max(16);
         let fourfold = 4 * slots;
-        if needed < fourfold && fourfold * slot_bytes <= HUGE_PAGE {
+        if needed < fourfold && (ahead || fourfold * slot_bytes <= HUGE_PAGE) {
             fourfold
         } else {
             needed
@@ -105,6 +112,10 @@ pub(crate) trait Partition: Clone + Default + Send + Sync {
 
     /// Hands the pages of this partition's slots to `spare`.
     fn give_pages(self, spare: &SparePages);
+
+    /// Sets whether this partition grows fourfold at any size
+    /// ([`grown_capacity`]'s `ahead`).
+    fn grow_ahead(&mut self, ahead: bool);
 }
 
 /// The partitions of one table, how many keys they hold, and the count
@@ -117,6 +128,9 @@ pub(crate) struct Partitioned<P> {
     parts: Vec<P>,
     len: usize,
     threshold: u64,
+    /// Whether the partitions grow fourfold at any size
+    /// ([`set_grow_ahead`](Self::set_grow_ahead)).
+    ahead: bool,
 }
 
 impl<P> Default for Partitioned<P> {
@@ -133,6 +147,7 @@ impl<P> Partitioned<P> {
             parts: Vec::new(),
             len: 0,
             threshold: threshold.max(1),
+            ahead: false,
         }
     }
 }
@@ -149,8 +164,24 @@ impl<P: Partition> Partitioned<P> {
     pub(crate) fn parts_mut(&mut self) -> (&mut [P], &mut usize, u64) {
         if self.parts.is_empty() {
             self.parts = vec![P::default(); PARTS];
+            self.parts.iter_mut().for_each(|p| p.grow_ahead(self.ahead));
         }
         (&mut self.parts, &mut self.len, self.threshold)
+    }
+
+    /// Whether the partitions grow fourfold at any size.
+    #[cfg(test)]
+    pub(crate) fn grows_ahead(&self) -> bool {
+        self.ahead
+    }
+
+    /// Sets whether the partitions grow fourfold at any size, as a scan's
+    /// [forecast](super::forecast) says.
+    pub(crate) fn set_grow_ahead(&mut self, ahead: bool) {
+        if ahead != self.ahead {
+            self.ahead = ahead;
+            self.parts.iter_mut().for_each(|p| p.grow_ahead(ahead));
+        }
     }
 
     /// How many keys each partition holds that were counted at least
@@ -285,19 +316,24 @@ mod tests {
     #[test]
     fn tables_grow_fourfold_up_to_a_huge_page_then_as_needed() {
         // Up to a load of 5/8 nothing grows.
-        assert_eq!(grown_capacity(10, 16, 32), None);
-        assert_eq!(grown_capacity(1, 0, 32), Some(16));
+        assert_eq!(grown_capacity(10, 16, 32, false), None);
+        assert_eq!(grown_capacity(1, 0, 32, false), Some(16));
         // Small: fourfold.
-        assert_eq!(grown_capacity(11, 16, 32), Some(64));
-        assert_eq!(grown_capacity(10_241, 16_384, 32), Some(65_536));
+        assert_eq!(grown_capacity(11, 16, 32, false), Some(64));
+        assert_eq!(grown_capacity(10_241, 16_384, 32, false), Some(65_536));
         // Fourfold would pass 2 MiB: twofold.
-        assert_eq!(grown_capacity(40_961, 65_536, 32), Some(131_072));
-        assert_eq!(grown_capacity(40_961, 65_536, 16), Some(131_072));
+        assert_eq!(grown_capacity(40_961, 65_536, 32, false), Some(131_072));
+        assert_eq!(grown_capacity(40_961, 65_536, 16, false), Some(131_072));
         // More keys at once than fourfold holds (a merge): as many as needed.
-        assert_eq!(grown_capacity(100_000, 16, 32), Some(262_144));
+        assert_eq!(grown_capacity(100_000, 16, 32, false), Some(262_144));
         for (keys, slots, bytes) in [(11, 16, 32), (40_961, 65_536, 16), (100_000, 16, 32)] {
-            let grown = grown_capacity(keys, slots, bytes).unwrap();
+            let grown = grown_capacity(keys, slots, bytes, false).unwrap();
             assert!(grown.is_power_of_two() && keys * 8 <= grown * 5);
         }
+        // Ahead of a forecast: fourfold past 2 MiB too, and never less
+        // than needed.
+        assert_eq!(grown_capacity(40_961, 65_536, 32, true), Some(262_144));
+        assert_eq!(grown_capacity(100_000, 16, 32, true), Some(262_144));
+        assert_eq!(grown_capacity(40_960, 65_536, 32, true), None);
     }
 }
