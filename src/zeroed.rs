@@ -2,9 +2,10 @@
 //! count-table partition (lengthened in place as it grows, written in
 //! random order) and the buffers an artifact is serialized in.
 //!
-//! An array of at least 2 MiB is a mapping of whole 2 MiB units, touched
-//! once per 4 KiB page, and grows in place (`mremap`) instead of being
-//! copied. It is not advised to use transparent huge pages
+//! An array of at least 2 MiB is a mapping of whole 2 MiB units, of which
+//! the pages its values take are touched once per 4 KiB page (the rest
+//! when it grows into them), and grows in place (`mremap`) instead of
+//! being copied. It is not advised to use transparent huge pages
 //! (`MADV_HUGEPAGE`): the system's policy decides. A 2 MiB page takes a
 //! free 2 MiB block, and in a VM whose guest hands such blocks back to
 //! the host (virtio-balloon free page reporting) each one is memory the
@@ -100,7 +101,9 @@ impl<T: Zeroable> Zeroed<T> {
             // them when the array grows.
             if let Ok(mut map) = MmapOptions::new().len(huge_pages_for(bytes)).map_anon() {
                 if touched {
-                    touch(&mut map, 0);
+                    // The pages the values take; those past them are
+                    // touched when the array grows into them.
+                    touch_pages(&mut map[..bytes]);
                 }
                 return Zeroed::with(Storage::Mapped { map, len });
             }
@@ -162,15 +165,17 @@ impl<T: Zeroable> Zeroed<T> {
             return;
         }
         if let Storage::Mapped { map, len: held } = &mut self.storage {
-            let bytes = huge_pages_for(len * size_of::<T>());
+            // Past the old length the mapping was never written: its pages
+            // are touched from there to the new length.
+            let (from, to) = (*held * size_of::<T>(), len * size_of::<T>());
+            let bytes = huge_pages_for(to);
             if bytes <= map.len() {
-                // Past the old length the mapping was never written.
+                touch_pages(&mut map[from..to]);
                 *held = len;
                 return;
             }
             #[cfg(target_os = "linux")]
             {
-                let old = map.len();
                 // SAFETY: an anonymous mapping, so every byte of the new
                 // length is backed; moving it is safe as no pointer into it
                 // outlives `&mut self`.
@@ -178,7 +183,7 @@ impl<T: Zeroable> Zeroed<T> {
                 let remapped =
                     unsafe { map.remap(bytes, memmap2::RemapOptions::new().may_move(true)) };
                 if remapped.is_ok() {
-                    touch(map, old);
+                    touch_pages(&mut map[from..to]);
                     *held = len;
                     return;
                 }
@@ -308,16 +313,11 @@ fn huge_pages_for(bytes: usize) -> usize {
     bytes.next_multiple_of(HUGE_PAGE)
 }
 
-/// Writes a zero to each 4 KiB page of `map` from `from` (a page boundary)
-/// on: written, not only read, since a read would map the shared zero page
-/// and the first write would then fault again.
-fn touch(map: &mut MmapMut, from: usize) {
-    touch_pages(&mut map[from..]);
-}
-
 /// Writes a zero to a byte of each 4 KiB page that `bytes` (zeroed) spans:
-/// a part of a [`for_writing`](Zeroed::for_writing) array that is to be
-/// read before it is written, faulted in by the thread about to use it.
+/// a part of an array that is to be read before it is written (a
+/// [`for_writing`](Zeroed::for_writing) array's part, faulted in by the
+/// thread about to use it; a count table's slots as they are made or
+/// grown).
 pub(crate) fn touch_pages(bytes: &mut [u8]) {
     if bytes.is_empty() {
         return;
