@@ -194,10 +194,7 @@ impl ParquetInput {
     /// when it has no such column.
     pub(crate) fn num_values(&self, column: &str) -> u64 {
         let parquet = self.meta.metadata();
-        let schema = parquet.file_metadata().schema_descr();
-        let Some(leaf) = (0..schema.num_columns())
-            .find(|&i| schema.column(i).path().parts().first().map(String::as_str) == Some(column))
-        else {
+        let Some(leaf) = leaves_of(parquet, column).next() else {
             return 0;
         };
         parquet
@@ -331,11 +328,16 @@ impl ParquetInput {
 /// The one leaf column under the root column `root`; `None` when it has
 /// none or several (a struct).
 fn only_leaf(parquet: &ParquetMetaData, root: &str) -> Option<usize> {
-    let schema = parquet.file_metadata().schema_descr();
-    let mut leaves = (0..schema.num_columns())
-        .filter(|&i| schema.column(i).path().parts().first().map(String::as_str) == Some(root));
+    let mut leaves = leaves_of(parquet, root);
     let leaf = leaves.next()?;
     leaves.next().is_none().then_some(leaf)
+}
+
+/// The leaf columns of root column `root`, in schema order.
+fn leaves_of<'a>(parquet: &'a ParquetMetaData, root: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let schema = parquet.file_metadata().schema_descr();
+    (0..schema.num_columns())
+        .filter(move |&i| schema.column(i).path().parts().first().map(String::as_str) == Some(root))
 }
 
 /// The leaf of root column `root` when it is its only leaf and every data

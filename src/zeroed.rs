@@ -66,12 +66,9 @@ unsafe impl<T: Sync> Sync for Zeroed<T> {}
 
 enum Storage<T> {
     Heap(Vec<T>),
-    /// An anonymous mapping of whole huge pages holding `len` values (and
-    /// zeros past them).
-    Mapped {
-        map: MmapMut,
-        len: usize,
-    },
+    /// An anonymous mapping of whole huge pages holding the array's
+    /// values (and zeros past them).
+    Mapped(MmapMut),
 }
 
 impl<T: Zeroable> Zeroed<T> {
@@ -105,7 +102,7 @@ impl<T: Zeroable> Zeroed<T> {
                     // touched when the array grows into them.
                     touch_pages(&mut map[..bytes]);
                 }
-                return Zeroed::with(Storage::Mapped { map, len });
+                return Zeroed::with(Storage::Mapped(map), len);
             }
         }
         // Written zeros, not `vec![..; n]`: calloc's lazily zeroed pages are
@@ -113,34 +110,28 @@ impl<T: Zeroable> Zeroed<T> {
         // first write, and each copy flushes the TLB of every thread.
         let mut values = Vec::with_capacity(len);
         values.resize(len, T::default());
-        Zeroed::with(Storage::Heap(values))
+        Zeroed::with(Storage::Heap(values), len)
     }
 }
 
 impl<T> Zeroed<T> {
-    /// The array `storage` holds.
-    fn with(mut storage: Storage<T>) -> Zeroed<T> {
-        let (start, len) = Zeroed::start_and_len(&mut storage);
+    /// The `len` values `storage` holds.
+    fn with(mut storage: Storage<T>, len: usize) -> Zeroed<T> {
         Zeroed {
-            start,
+            start: Zeroed::start_of(&mut storage),
             len,
             storage,
         }
     }
 
-    /// Where the values of `storage` start, and how many there are.
-    fn start_and_len(storage: &mut Storage<T>) -> (NonNull<T>, usize) {
-        let (start, len) = match storage {
-            Storage::Heap(v) => (v.as_mut_ptr(), v.len()),
-            Storage::Mapped { map, len } => (map.as_mut_ptr().cast::<T>(), *len),
+    /// Where the values of `storage` start.
+    fn start_of(storage: &mut Storage<T>) -> NonNull<T> {
+        let start = match storage {
+            Storage::Heap(v) => v.as_mut_ptr(),
+            Storage::Mapped(map) => map.as_mut_ptr().cast::<T>(),
         };
         // A vector's pointer and a mapping's address are never null.
-        (NonNull::new(start).expect("a non-null array"), len)
-    }
-
-    /// Sets `start` and `len` again after the storage changed.
-    fn refresh(&mut self) {
-        (self.start, self.len) = Zeroed::start_and_len(&mut self.storage);
+        NonNull::new(start).expect("a non-null array")
     }
 }
 
@@ -155,7 +146,8 @@ impl<T: Zeroable> Zeroed<T> {
     /// new one while freeing those of the old.
     pub(crate) fn grow(&mut self, len: usize) {
         self.grow_storage(len);
-        self.refresh();
+        // The storage may have moved.
+        (self.start, self.len) = (Zeroed::start_of(&mut self.storage), len);
     }
 
     /// [`grow`](Self::grow), but for setting `start` and `len`.
@@ -164,14 +156,13 @@ impl<T: Zeroable> Zeroed<T> {
         if len == self.len() {
             return;
         }
-        if let Storage::Mapped { map, len: held } = &mut self.storage {
-            // Past the old length the mapping was never written: its pages
-            // are touched from there to the new length.
-            let (from, to) = (*held * size_of::<T>(), len * size_of::<T>());
+        // Past the old length a mapping was never written: its pages are
+        // touched from there to the new length.
+        let (from, to) = (self.len * size_of::<T>(), len * size_of::<T>());
+        if let Storage::Mapped(map) = &mut self.storage {
             let bytes = huge_pages_for(to);
             if bytes <= map.len() {
                 touch_pages(&mut map[from..to]);
-                *held = len;
                 return;
             }
             #[cfg(target_os = "linux")]
@@ -184,7 +175,6 @@ impl<T: Zeroable> Zeroed<T> {
                     unsafe { map.remap(bytes, memmap2::RemapOptions::new().may_move(true)) };
                 if remapped.is_ok() {
                     touch_pages(&mut map[from..to]);
-                    *held = len;
                     return;
                 }
             }
@@ -211,7 +201,7 @@ impl<T: Zeroable + Send> Zeroed<T> {
     pub(crate) fn for_writing_from(len: usize, spare: &SparePages) -> Zeroed<T> {
         use rayon::prelude::*;
         let mut array = Zeroed::for_writing(len);
-        if let Storage::Mapped { map, .. } = &mut array.storage {
+        if let Storage::Mapped(map) = &mut array.storage {
             let moved = spare.move_into(map);
             // The pages moved hold what their arrays held.
             map[..moved]
@@ -239,7 +229,7 @@ impl SparePages {
     /// parallel hand theirs to one `SparePages`.
     pub(crate) fn keep<T>(&self, array: Zeroed<T>) {
         #[cfg(target_os = "linux")]
-        if let Storage::Mapped { map, .. } = array.storage {
+        if let Storage::Mapped(map) = array.storage {
             self.runs().push((map.as_ptr() as usize, map.len()));
             // Unmapped by `drop`, or moved into another mapping.
             std::mem::forget(map);
@@ -331,7 +321,7 @@ pub(crate) fn touch_pages(bytes: &mut [u8]) {
 
 impl<T> Default for Zeroed<T> {
     fn default() -> Self {
-        Zeroed::with(Storage::Heap(Vec::new()))
+        Zeroed::with(Storage::Heap(Vec::new()), 0)
     }
 }
 
@@ -370,7 +360,7 @@ impl<T> fmt::Debug for Zeroed<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.storage {
             Storage::Heap(_) => "heap",
-            Storage::Mapped { .. } => "mapped",
+            Storage::Mapped(_) => "mapped",
         };
         write!(f, "Zeroed({} {kind})", self.len())
     }
@@ -394,7 +384,7 @@ mod tests {
             let mut slots: Zeroed<(u64, u64)> = Zeroed::new(len);
             assert_eq!(slots.len(), len);
             assert!(slots.iter().all(|&s| s == (0, 0)), "{len}");
-            let mapped = matches!(slots.storage, Storage::Mapped { .. });
+            let mapped = matches!(slots.storage, Storage::Mapped(_));
             assert_eq!(mapped, len >= per_huge_page, "{len}");
             for (i, s) in slots.iter_mut().enumerate() {
                 *s = (i as u64, 2 * i as u64);
@@ -438,7 +428,7 @@ mod tests {
                     .all(|(i, &s)| s == (i as u64 + 1, 7))
             );
             assert!(slots[from..].iter().all(|&s| s == (0, 0)), "{from} -> {to}");
-            let mapped = matches!(slots.storage, Storage::Mapped { .. });
+            let mapped = matches!(slots.storage, Storage::Mapped(_));
             assert_eq!(mapped, to >= per_huge_page, "{from} -> {to}");
             slots[to - 1] = (1, 1);
         }
@@ -447,7 +437,7 @@ mod tests {
     #[test]
     fn a_large_byte_buffer_is_mapped_zeroed_and_writable() {
         let mut bytes: Zeroed<u8> = Zeroed::new(HUGE_PAGE + 3);
-        assert!(matches!(bytes.storage, Storage::Mapped { .. }));
+        assert!(matches!(bytes.storage, Storage::Mapped(_)));
         assert!(bytes.iter().all(|&b| b == 0));
         bytes[HUGE_PAGE + 2] = 7;
         assert_eq!(bytes[HUGE_PAGE..], [0, 0, 7]);
@@ -493,7 +483,7 @@ mod tests {
         for len in [10, HUGE_PAGE + 5000] {
             let mut bytes: Zeroed<u8> = Zeroed::for_writing(len);
             assert_eq!(
-                matches!(bytes.storage, Storage::Mapped { .. }),
+                matches!(bytes.storage, Storage::Mapped(_)),
                 len >= HUGE_PAGE
             );
             // A part that starts and ends inside pages.

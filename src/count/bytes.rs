@@ -95,8 +95,6 @@ struct Part {
     len: usize,
     /// Keys counted at least the table's threshold times.
     kept: usize,
-    /// Grows fourfold at any size ([`grown_capacity`]).
-    ahead: bool,
 }
 
 /// A key ready to probe with: its slot's length bits, and its slot form.
@@ -227,9 +225,10 @@ impl BytesCounts {
     /// Adds a group of at most [`GROUP`] keys whose hashes
     /// [`hash_and_prefetch`](Self::hash_and_prefetch) gave.
     pub(crate) fn add_hashed_group(&mut self, group: &[(&[u8], u64)], hashes: &[u64; GROUP]) {
-        let (parts, len, threshold) = self.0.parts_mut();
+        let (parts, len, threshold, ahead) = self.0.parts_mut();
         for (&(key, n), &hash) in group.iter().zip(hashes) {
-            *len += usize::from(parts[part_of(hash)].add(Probe::new(hash, key), n, threshold));
+            let probe = Probe::new(hash, key);
+            *len += usize::from(parts[part_of(hash)].add(probe, n, threshold, ahead));
         }
     }
 
@@ -359,7 +358,7 @@ impl Part {
     }
 
     /// Whether slot `s` (not empty) holds the key of `probe`.
-    #[inline]
+    #[inline(always)]
     fn holds(&self, s: &Slot, probe: &Probe) -> bool {
         head(s) == probe.head
             && if probe.is_short() {
@@ -433,24 +432,23 @@ impl Part {
         }
     }
 
-    /// Makes room for `more` new keys without growing.
+    /// Makes room for `more` new keys without growing; growing, grows
+    /// fourfold at any size when `ahead` ([`grown_capacity`]).
     #[inline]
-    fn reserve(&mut self, more: usize) {
-        if let Some(capacity) = grown_capacity(
-            self.len + more,
-            self.slots.len(),
-            size_of::<Slot>(),
-            self.ahead,
-        ) {
+    fn reserve(&mut self, more: usize, ahead: bool) {
+        if let Some(capacity) =
+            grown_capacity(self.len + more, self.slots.len(), size_of::<Slot>(), ahead)
+        {
             self.rebuild(capacity);
         }
     }
 
     /// Adds `n` occurrences of the key of `probe`; whether it was new.
-    /// `threshold` is the table's (see [`add_at`](Self::add_at)).
+    /// `threshold` is the table's (see [`add_at`](Self::add_at)), and so
+    /// is `ahead` (see [`reserve`](Self::reserve)).
     #[inline(always)]
-    fn add(&mut self, probe: Probe, n: u64, threshold: u64) -> bool {
-        self.reserve(1);
+    fn add(&mut self, probe: Probe, n: u64, threshold: u64, ahead: bool) -> bool {
+        self.reserve(1, ahead);
         let slots: &[Slot] = &self.slots;
         let mask = slots.len() - 1;
         let mut at = probe.hash as usize & mask;
@@ -459,13 +457,7 @@ impl Part {
             if s.meta == 0 {
                 break;
             }
-            if head(s) == probe.head
-                && if probe.is_short() {
-                    s.key == probe.slot_key
-                } else {
-                    s.key[8..] == probe.slot_key[8..] && key_in(&self.arena, s) == probe.key
-                }
-            {
+            if self.holds(s, &probe) {
                 self.add_at(at, n, threshold);
                 return false;
             }
@@ -535,10 +527,6 @@ impl Partition for Part {
         spare.keep(self.slots);
     }
 
-    fn grow_ahead(&mut self, ahead: bool) {
-        self.ahead = ahead;
-    }
-
     fn len(&self) -> usize {
         self.len
     }
@@ -566,12 +554,12 @@ impl Partition for Part {
             window.push((probe, n));
             if window.len() == 2 * GROUP {
                 for (probe, n) in window.drain(..GROUP) {
-                    added += usize::from(self.add(probe, n, threshold));
+                    added += usize::from(self.add(probe, n, threshold, false));
                 }
             }
         }
         for (probe, n) in window {
-            added += usize::from(self.add(probe, n, threshold));
+            added += usize::from(self.add(probe, n, threshold, false));
         }
         added
     }
@@ -792,7 +780,7 @@ mod tests {
         let mut part = Part::default();
         for (i, k) in keys.iter().enumerate() {
             for _ in 0..=i {
-                part.add(Probe::new(42, k), 1, 1);
+                part.add(Probe::new(42, k), 1, 1, false);
             }
         }
         assert_eq!(part.len, keys.len());
@@ -832,6 +820,7 @@ mod tests {
                 Probe::new(xxh3_64(k.as_bytes()), k.as_bytes()),
                 i as u64 + 1,
                 1,
+                false,
             );
         }
         assert_eq!(format!("{:?}", part.slots), "Zeroed(131072 mapped)");

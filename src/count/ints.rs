@@ -23,8 +23,6 @@ struct Part {
     len: usize,
     /// Keys counted at least the table's threshold times.
     kept: usize,
-    /// Grows fourfold at any size ([`grown_capacity`]).
-    ahead: bool,
 }
 
 /// A cheap, well-mixed hash of a key (in-memory only, never persisted).
@@ -78,8 +76,8 @@ impl IntCounts {
             group.chunks(GROUP).for_each(|g| self.add_group(g));
             return;
         }
-        let (parts, len, threshold) = self.0.parts_mut();
-        *len += add_group_hashed(parts, part_of, group, threshold);
+        let (parts, len, threshold, ahead) = self.0.parts_mut();
+        *len += add_group_hashed(parts, part_of, group, threshold, ahead);
     }
 
     /// Starts loading the home slots of a group that
@@ -128,12 +126,13 @@ impl IntCounts {
 
 /// Adds a group of at most [`GROUP`] keys to the partitions `parts`, key `k`
 /// going to `parts[choose(mix(k))]`; returns how many keys were new.
-/// `threshold` is the table's.
+/// `threshold` and `ahead` are the table's ([`Partitioned::parts_mut`]).
 fn add_group_hashed(
     parts: &mut [Part],
     choose: impl Fn(u64) -> usize,
     group: &[(u64, u64)],
     threshold: u64,
+    ahead: bool,
 ) -> usize {
     debug_assert!(group.len() <= GROUP);
     let mut hashes = [0u64; GROUP];
@@ -142,7 +141,7 @@ fn add_group_hashed(
         hashes[j] = mix(k);
         part[j] = choose(hashes[j]);
         // Grow first, so that no insert of this group moves the slots.
-        parts[part[j]].reserve(group.len());
+        parts[part[j]].reserve(group.len(), ahead);
     }
     let mut home = [0usize; GROUP];
     let mut seen = [(0u64, 0u64); GROUP];
@@ -161,7 +160,7 @@ fn add_group_hashed(
             *count += n;
             p.kept += usize::from(before < threshold && *count >= threshold);
         } else {
-            added += usize::from(p.add_hashed(hashes[j], k, n, threshold));
+            added += usize::from(p.add_hashed(hashes[j], k, n, threshold, ahead));
         }
     }
     added
@@ -172,23 +171,25 @@ impl Part {
         self.slots.len().wrapping_sub(1)
     }
 
-    /// Makes room for `more` new keys without growing.
+    /// Makes room for `more` new keys without growing; growing, grows
+    /// fourfold at any size when `ahead` ([`grown_capacity`]).
     #[inline]
-    fn reserve(&mut self, more: usize) {
+    fn reserve(&mut self, more: usize, ahead: bool) {
         if let Some(capacity) = grown_capacity(
             self.len + more,
             self.slots.len(),
             size_of::<(u64, u64)>(),
-            self.ahead,
+            ahead,
         ) {
             self.rebuild(capacity);
         }
     }
 
     /// Adds `n` (at least 1) occurrences of `key`; whether it was new.
-    /// Counts the key as kept when its count reaches `threshold`.
-    fn add_hashed(&mut self, hash: u64, key: u64, n: u64, threshold: u64) -> bool {
-        self.reserve(1);
+    /// Counts the key as kept when its count reaches `threshold`; `ahead`
+    /// as for [`reserve`](Self::reserve).
+    fn add_hashed(&mut self, hash: u64, key: u64, n: u64, threshold: u64, ahead: bool) -> bool {
+        self.reserve(1, ahead);
         let mask = self.mask();
         let mut at = hash as usize & mask;
         loop {
@@ -233,10 +234,6 @@ impl Partition for Part {
         spare.keep(self.slots);
     }
 
-    fn grow_ahead(&mut self, ahead: bool) {
-        self.ahead = ahead;
-    }
-
     fn len(&self) -> usize {
         self.len
     }
@@ -252,11 +249,12 @@ impl Partition for Part {
         for s in other.iter() {
             group.push(s);
             if group.len() == GROUP {
-                added += add_group_hashed(std::slice::from_mut(self), |_| 0, &group, threshold);
+                added +=
+                    add_group_hashed(std::slice::from_mut(self), |_| 0, &group, threshold, false);
                 group.clear();
             }
         }
-        added + add_group_hashed(std::slice::from_mut(self), |_| 0, &group, threshold)
+        added + add_group_hashed(std::slice::from_mut(self), |_| 0, &group, threshold, false)
     }
 }
 
@@ -323,7 +321,7 @@ mod tests {
         // 90,000 keys need 262,144 slots (4 MiB): mapped, not on the heap.
         let mut part = Part::default();
         for k in 0..90_000u64 {
-            part.add_hashed(mix(k), k, k + 1, 1);
+            part.add_hashed(mix(k), k, k + 1, 1, false);
         }
         assert_eq!(format!("{:?}", part.slots), "Zeroed(262144 mapped)");
         let copy = part.clone();

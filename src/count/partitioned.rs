@@ -112,10 +112,6 @@ pub(crate) trait Partition: Clone + Default + Send + Sync {
 
     /// Hands the pages of this partition's slots to `spare`.
     fn give_pages(self, spare: &SparePages);
-
-    /// Sets whether this partition grows fourfold at any size
-    /// ([`grown_capacity`]'s `ahead`).
-    fn grow_ahead(&mut self, ahead: bool);
 }
 
 /// The partitions of one table, how many keys they hold, and the count
@@ -159,14 +155,14 @@ impl<P: Partition> Partitioned<P> {
     }
 
     /// The partitions (made on first use), the key count, which the caller
-    /// raises by the keys it adds, and the threshold
-    /// ([`with_threshold`](Self::with_threshold)).
-    pub(crate) fn parts_mut(&mut self) -> (&mut [P], &mut usize, u64) {
+    /// raises by the keys it adds, the threshold
+    /// ([`with_threshold`](Self::with_threshold)), and whether partitions
+    /// that grow grow fourfold at any size ([`grown_capacity`]'s `ahead`).
+    pub(crate) fn parts_mut(&mut self) -> (&mut [P], &mut usize, u64, bool) {
         if self.parts.is_empty() {
             self.parts = vec![P::default(); PARTS];
-            self.parts.iter_mut().for_each(|p| p.grow_ahead(self.ahead));
         }
-        (&mut self.parts, &mut self.len, self.threshold)
+        (&mut self.parts, &mut self.len, self.threshold, self.ahead)
     }
 
     /// Whether the partitions grow fourfold at any size.
@@ -178,10 +174,7 @@ impl<P: Partition> Partitioned<P> {
     /// Sets whether the partitions grow fourfold at any size, as a scan's
     /// [forecast](super::forecast) says.
     pub(crate) fn set_grow_ahead(&mut self, ahead: bool) {
-        if ahead != self.ahead {
-            self.ahead = ahead;
-            self.parts.iter_mut().for_each(|p| p.grow_ahead(ahead));
-        }
+        self.ahead = ahead;
     }
 
     /// How many keys each partition holds that were counted at least
@@ -219,7 +212,7 @@ impl<P: Partition> Partitioned<P> {
         if other.parts.is_empty() {
             return;
         }
-        let (parts, len, threshold) = self.parts_mut();
+        let (parts, len, threshold, _) = self.parts_mut();
         let added: usize = parts
             .par_iter_mut()
             .zip(&other.parts)
