@@ -8,7 +8,9 @@
 use rayon::prelude::*;
 
 use super::bytes::{GROUP, PREFETCHED_SLOTS};
-use super::partitioned::{Partition, Partitioned, grow_in_place, grown_capacity, part_of};
+use super::partitioned::{
+    Partition, Partitioned, grow_in_place, grown_capacity, must_grow, part_of,
+};
 use crate::prefetch::prefetch_run;
 use crate::zeroed::{SparePages, Zeroed};
 
@@ -172,9 +174,18 @@ impl Part {
     }
 
     /// Makes room for `more` new keys without growing; growing, grows
-    /// fourfold at any size when `ahead` ([`grown_capacity`]).
-    #[inline]
+    /// fourfold at any size when `ahead` ([`grown_capacity`]). The check
+    /// is inline, the growth out of line.
+    #[inline(always)]
     fn reserve(&mut self, more: usize, ahead: bool) {
+        if must_grow(self.len + more, self.slots.len()) {
+            self.grow(more, ahead);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, more: usize, ahead: bool) {
         if let Some(capacity) = grown_capacity(
             self.len + more,
             self.slots.len(),

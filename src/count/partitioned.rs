@@ -15,6 +15,14 @@ pub(crate) fn part_of(hash: u64) -> usize {
     (hash >> (64 - PARTS.trailing_zeros())) as usize
 }
 
+/// Whether a table of `slots` slots must grow before it holds `keys`
+/// keys: its load would pass 5/8. The count kernels check this on every
+/// insert, inline, and call out to grow only when it holds.
+#[inline(always)]
+pub(crate) fn must_grow(keys: usize, slots: usize) -> bool {
+    keys * 8 > slots * 5
+}
+
 /// The slot count a table of `slots` slots of `slot_bytes` each must grow
 /// to before it holds `keys` keys (load at most 5/8), or `None` when it
 /// need not grow.
@@ -33,7 +41,7 @@ pub(crate) fn grown_capacity(
     slot_bytes: usize,
     ahead: bool,
 ) -> Option<usize> {
-    (keys * 8 > slots * 5).then(|| {
+    must_grow(keys, slots).then(|| {
         let needed = (keys * 8).div_ceil(5).next_power_of_two().max(16);
         let fourfold = 4 * slots;
         if needed < fourfold && (ahead || fourfold * slot_bytes <= HUGE_PAGE) {
