@@ -453,18 +453,15 @@ fn put_table_in_regions(
             SelectedKeys::Uint(pairs) => Key::Uint(pairs[i].0),
         })
     };
-    // (hash, index) in index order, then grouped by region, stably.
-    let mut hashed = Zeroed::for_writing_from(n, spare);
-    hashed
-        .par_iter_mut()
-        .enumerate()
-        .for_each(|(i, e)| *e = (hash_of(i), i as u64));
+    // (hash, index) grouped by region, in index order within each.
     let mut by_region = Zeroed::for_writing_from(n, spare);
     let mut ends = vec![0usize; cap / region_slots];
-    radix::stable_counting_sort(&hashed, &mut by_region, &mut ends, |e| {
-        (e.0 as usize & mask) / region_slots
-    });
-    drop(hashed);
+    radix::stable_counting_sort(
+        |i| (hash_of(i), i as u64),
+        &mut by_region,
+        &mut ends,
+        |e| (e.0 as usize & mask) / region_slots,
+    );
     let groups = crate::parts::split_parts(&mut by_region, crate::parts::consecutive(&ends));
     let put = |table: &mut [u8], slot: usize, (hash, i): (u64, u64)| {
         // i fits u32: the layout checked the ids fit int32.
