@@ -152,12 +152,18 @@ fn digit(key: u64, pass: usize) -> usize {
 pub(crate) trait RadixKey: Copy {
     /// The key as a `u64` of the same order.
     fn radix_key(self) -> u64;
+    /// The key whose [`radix_key`](Self::radix_key) is `bits`.
+    fn from_radix_key(bits: u64) -> Self;
 }
 
 impl RadixKey for u64 {
     #[inline]
     fn radix_key(self) -> u64 {
         self
+    }
+    #[inline]
+    fn from_radix_key(bits: u64) -> u64 {
+        bits
     }
 }
 
@@ -166,6 +172,10 @@ impl RadixKey for i64 {
     #[inline]
     fn radix_key(self) -> u64 {
         (self as u64) ^ (1 << 63)
+    }
+    #[inline]
+    fn from_radix_key(bits: u64) -> i64 {
+        (bits ^ (1 << 63)) as i64
     }
 }
 
@@ -183,6 +193,16 @@ mod tests {
         expected.sort_unstable();
         sort_by_key(&mut keys, |k| k.radix_key());
         assert_eq!(keys, expected);
+    }
+
+    #[test]
+    fn radix_keys_turn_back_into_their_keys() {
+        for k in [i64::MIN, -1, 0, 1, i64::MAX] {
+            assert_eq!(i64::from_radix_key(k.radix_key()), k);
+        }
+        for k in [0, 1, u64::MAX] {
+            assert_eq!(u64::from_radix_key(k.radix_key()), k);
+        }
     }
 
     #[test]

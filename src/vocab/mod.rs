@@ -404,7 +404,18 @@ where
     K: RadixKey + Ord + Send + Sync + Default,
 {
     let entries = collect_kept(parts, kept, |(_, n)| *n >= spec.min_count, |e| e);
-    let sort_equal = |class: &mut [(K, u64)]| radix::sort_by_key(class, |e| e.0.radix_key());
+    // A class's entries share their count: only the keys are sorted, half
+    // the bytes of the pairs to move on each pass.
+    let sort_equal = |class: &mut [(K, u64)]| {
+        let Some(&(_, count)) = class.first() else {
+            return;
+        };
+        let mut keys: Vec<u64> = class.iter().map(|e| e.0.radix_key()).collect();
+        radix::sort_by_key(&mut keys, |&k| k);
+        for (e, k) in class.iter_mut().zip(keys) {
+            *e = (K::from_radix_key(k), count);
+        }
+    };
     keep_sorted(entries, spec, |e| e.1, |a, b| a.0.cmp(&b.0), sort_equal)
 }
 
