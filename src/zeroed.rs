@@ -8,14 +8,14 @@
 //! grows into them), and grows in place (`mremap`) instead of being
 //! copied: a count table's partition goes through every size from 64 KiB
 //! to its last without a page faulted in twice. It is not advised to use
-//! transparent huge pages (`MADV_HUGEPAGE`): the system's policy decides. A 2 MiB page takes a
-//! free 2 MiB block, and in a VM whose guest hands such blocks back to
-//! the host (virtio-balloon free page reporting) each one is memory the
-//! host has to back again. On the project's VM, 256 MiB took 0.5-3.0 s to
-//! touch in huge pages and 0.14-0.17 s in 4 KiB pages, and `build` on the
-//! benchmark ran at 2.0 s against 3.5 s with the advice (nineteenth
-//! session in `docs/BENCHMARKS.md`); the 4 KiB pages' TLB misses cost the
-//! count tables' probes 0-25%, far less.
+//! transparent huge pages (`MADV_HUGEPAGE`): the system's policy decides.
+//! A 2 MiB page takes a free 2 MiB block, and in a VM whose guest hands
+//! such blocks back to the host (virtio-balloon free page reporting) each
+//! one is memory the host has to back again. On the project's VM, 256 MiB
+//! took 0.5-3.0 s to touch in huge pages and 0.14-0.17 s in 4 KiB pages,
+//! and `build` on the benchmark ran at 2.0 s against 3.5 s with the advice
+//! (nineteenth session in `docs/BENCHMARKS.md`); the 4 KiB pages' TLB
+//! misses cost the count tables' probes 0-25%, far less.
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
