@@ -27,9 +27,7 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::partitioned::{
-    Partition, Partitioned, grow_in_place, grown_capacity, must_grow, part_of,
-};
+use super::partitioned::{Partition, Partitioned, grow_in_place, part_of};
 use crate::prefetch::{prefetch, prefetch_run};
 use crate::zeroed::{SparePages, Zeroable, Zeroed};
 
@@ -434,29 +432,9 @@ impl Part {
         }
     }
 
-    /// Makes room for `more` new keys without growing; growing, grows
-    /// fourfold at any size when `ahead` ([`grown_capacity`]). The check
-    /// is inline, the growth out of line.
-    #[inline(always)]
-    fn reserve(&mut self, more: usize, ahead: bool) {
-        if must_grow(self.len + more, self.slots.len()) {
-            self.grow(more, ahead);
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn grow(&mut self, more: usize, ahead: bool) {
-        if let Some(capacity) =
-            grown_capacity(self.len + more, self.slots.len(), size_of::<Slot>(), ahead)
-        {
-            self.rebuild(capacity);
-        }
-    }
-
     /// Adds `n` occurrences of the key of `probe`; whether it was new.
     /// `threshold` is the table's (see [`add_at`](Self::add_at)), and so
-    /// is `ahead` (see [`reserve`](Self::reserve)).
+    /// is `ahead` (see [`Partition::reserve`]).
     #[inline(always)]
     fn add(&mut self, probe: Probe, n: u64, threshold: u64, ahead: bool) -> bool {
         self.reserve(1, ahead);
@@ -488,12 +466,6 @@ impl Part {
         self.add_at(at, n, threshold);
         self.len += 1;
         true
-    }
-
-    fn rebuild(&mut self, capacity: usize) {
-        let arena = &self.arena;
-        let hash = |s: &Slot| xxh3_64(key_in(arena, s));
-        grow_in_place(&mut self.slots, capacity, |s| s.meta != 0, hash);
     }
 
     fn get(&self, probe: Probe) -> u64 {
@@ -536,6 +508,18 @@ impl Part {
 impl Partition for Part {
     fn give_pages(self, spare: &SparePages) {
         spare.keep(self.slots);
+    }
+
+    const SLOT_BYTES: usize = size_of::<Slot>();
+
+    fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn rebuild(&mut self, capacity: usize) {
+        let arena = &self.arena;
+        let hash = |s: &Slot| xxh3_64(key_in(arena, s));
+        grow_in_place(&mut self.slots, capacity, |s| s.meta != 0, hash);
     }
 
     fn len(&self) -> usize {

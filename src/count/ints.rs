@@ -8,9 +8,7 @@
 use rayon::prelude::*;
 
 use super::bytes::{GROUP, PREFETCHED_SLOTS};
-use super::partitioned::{
-    Partition, Partitioned, grow_in_place, grown_capacity, must_grow, part_of,
-};
+use super::partitioned::{Partition, Partitioned, grow_in_place, part_of};
 use crate::prefetch::prefetch_run;
 use crate::zeroed::{SparePages, Zeroed};
 
@@ -173,32 +171,9 @@ impl Part {
         self.slots.len().wrapping_sub(1)
     }
 
-    /// Makes room for `more` new keys without growing; growing, grows
-    /// fourfold at any size when `ahead` ([`grown_capacity`]). The check
-    /// is inline, the growth out of line.
-    #[inline(always)]
-    fn reserve(&mut self, more: usize, ahead: bool) {
-        if must_grow(self.len + more, self.slots.len()) {
-            self.grow(more, ahead);
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn grow(&mut self, more: usize, ahead: bool) {
-        if let Some(capacity) = grown_capacity(
-            self.len + more,
-            self.slots.len(),
-            size_of::<(u64, u64)>(),
-            ahead,
-        ) {
-            self.rebuild(capacity);
-        }
-    }
-
     /// Adds `n` (at least 1) occurrences of `key`; whether it was new.
     /// Counts the key as kept when its count reaches `threshold`; `ahead`
-    /// as for [`reserve`](Self::reserve).
+    /// as for [`Partition::reserve`].
     fn add_hashed(&mut self, hash: u64, key: u64, n: u64, threshold: u64, ahead: bool) -> bool {
         self.reserve(1, ahead);
         let mask = self.mask();
@@ -215,10 +190,6 @@ impl Part {
             }
             at = (at + 1) & mask;
         }
-    }
-
-    fn rebuild(&mut self, capacity: usize) {
-        grow_in_place(&mut self.slots, capacity, |s| s.1 != 0, |s| mix(s.0));
     }
 
     fn get(&self, hash: u64, key: u64) -> u64 {
@@ -243,6 +214,16 @@ impl Part {
 impl Partition for Part {
     fn give_pages(self, spare: &SparePages) {
         spare.keep(self.slots);
+    }
+
+    const SLOT_BYTES: usize = size_of::<(u64, u64)>();
+
+    fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn rebuild(&mut self, capacity: usize) {
+        grow_in_place(&mut self.slots, capacity, |s| s.1 != 0, |s| mix(s.0));
     }
 
     fn len(&self) -> usize {

@@ -16,10 +16,9 @@ pub(crate) fn part_of(hash: u64) -> usize {
 }
 
 /// Whether a table of `slots` slots must grow before it holds `keys`
-/// keys: its load would pass 5/8. The count kernels check this on every
-/// insert, inline, and call out to grow only when it holds.
+/// keys: its load would pass 5/8.
 #[inline(always)]
-pub(crate) fn must_grow(keys: usize, slots: usize) -> bool {
+fn must_grow(keys: usize, slots: usize) -> bool {
     keys * 8 > slots * 5
 }
 
@@ -120,6 +119,37 @@ pub(crate) trait Partition: Clone + Default + Send + Sync {
 
     /// Hands the pages of this partition's slots to `spare`.
     fn give_pages(self, spare: &SparePages);
+
+    /// The size of a slot, in bytes.
+    const SLOT_BYTES: usize;
+
+    /// Slots in this partition.
+    fn capacity(&self) -> usize;
+
+    /// Grows the slots to `capacity` (a power of two) and moves every key
+    /// to where the grown partition probes for it ([`grow_in_place`]).
+    fn rebuild(&mut self, capacity: usize);
+
+    /// Makes room for `more` new keys without growing; growing, grows
+    /// fourfold at any size when `ahead` ([`grown_capacity`]). The count
+    /// kernels make room per key: the check is inline, the growth out of
+    /// line ([`grow`](Self::grow)).
+    #[inline(always)]
+    fn reserve(&mut self, more: usize, ahead: bool) {
+        if must_grow(self.len() + more, self.capacity()) {
+            self.grow(more, ahead);
+        }
+    }
+
+    /// The growth [`reserve`](Self::reserve) calls out to.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, more: usize, ahead: bool) {
+        let keys = self.len() + more;
+        if let Some(capacity) = grown_capacity(keys, self.capacity(), Self::SLOT_BYTES, ahead) {
+            self.rebuild(capacity);
+        }
+    }
 }
 
 /// The partitions of one table, how many keys they hold, and the count
