@@ -56,75 +56,6 @@ pub(crate) fn sort_by_key<T: Copy + Default>(entries: &mut [T], key: impl Fn(&T)
     }
 }
 
-/// Entries per chunk of [`stable_counting_sort`]: each chunk is counted,
-/// then moved, as one task.
-const CHUNK: usize = 1 << 16;
-
-/// Fills `to` with the entries `entry(0)`, ..., `entry(to.len() - 1)`
-/// ordered by `digit`, keeping the order of entries with the same digit;
-/// `ends` (one per digit value, past every digit) is left holding where
-/// each digit's entries end.
-///
-/// In parallel, chunks of [`CHUNK`] entries at a time: each chunk counts
-/// its digits, and then puts its entries in its own slice of each digit's
-/// part of `to` (the slices in chunk order within a part), so the order is
-/// the same as one pass's, whatever the thread count. Each entry is made
-/// twice (counted, then put), not stored in between: the lookup table's
-/// (hash, id) pairs cost less to hash again than to write and read back.
-pub(crate) fn stable_counting_sort<T: Copy + Send + Sync>(
-    entry: impl Fn(usize) -> T + Sync,
-    to: &mut [T],
-    ends: &mut [usize],
-    digit: impl Fn(&T) -> usize + Sync,
-) {
-    use rayon::prelude::*;
-    let n = to.len();
-    let digits = ends.len();
-    let chunk_of = |c: usize| c * CHUNK..((c + 1) * CHUNK).min(n);
-    let chunks = n.div_ceil(CHUNK);
-    let counted: Vec<Vec<usize>> = (0..chunks)
-        .into_par_iter()
-        .map(|c| {
-            let mut counts = vec![0usize; digits];
-            for i in chunk_of(c) {
-                counts[digit(&entry(i))] += 1;
-            }
-            counts
-        })
-        .collect();
-    // The sizes of the chunks' slices: by digit, then chunk.
-    let mut sizes: Vec<usize> = (0..digits)
-        .flat_map(|d| counted.iter().map(move |counts| counts[d]))
-        .collect();
-    crate::parts::sizes_to_ends(&mut sizes);
-    for (d, end) in ends.iter_mut().enumerate() {
-        *end = if chunks == 0 {
-            0
-        } else {
-            sizes[(d + 1) * chunks - 1]
-        };
-    }
-    let mut slices: Vec<Vec<&mut [T]>> = (0..chunks).map(|_| Vec::with_capacity(digits)).collect();
-    for (i, slice) in crate::parts::split_parts(to, crate::parts::consecutive(&sizes))
-        .into_iter()
-        .enumerate()
-    {
-        slices[i % chunks].push(slice);
-    }
-    slices
-        .into_par_iter()
-        .enumerate()
-        .for_each(|(c, mut slices)| {
-            let mut next = vec![0usize; digits];
-            for i in chunk_of(c) {
-                let e = entry(i);
-                let d = digit(&e);
-                slices[d][next[d]] = e;
-                next[d] += 1;
-            }
-        });
-}
-
 /// Moves `from` into `to` ordered by `digit`, stably, given `counts`, how
 /// many entries have each digit value; leaves `counts` holding where each
 /// digit's entries end.
@@ -232,26 +163,6 @@ mod tests {
             expected.sort_unstable();
             sort_by_key(&mut keys, |k| k.radix_key());
             prop_assert_eq!(keys, expected);
-        }
-
-        /// Across several chunks, on any thread count: the order of a
-        /// stable sort by digit, and each digit's end.
-        #[test]
-        fn a_counting_sort_in_chunks_is_a_stable_sort(
-            digits in proptest::collection::vec(0usize..7, 0..3 * CHUNK),
-            threads in 1usize..4,
-        ) {
-            let entries: Vec<(usize, usize)> = digits.iter().copied().zip(0..).collect();
-            let mut expected = entries.clone();
-            expected.sort_by_key(|e| e.0);
-            let mut sorted = vec![(0, 0); entries.len()];
-            let mut ends = vec![usize::MAX; 8];
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| stable_counting_sort(|i| entries[i], &mut sorted, &mut ends, |e| e.0));
-            prop_assert_eq!(sorted, expected);
-            let expected_ends: Vec<usize> =
-                (0..8).map(|d| digits.iter().filter(|&&x| x <= d).count()).collect();
-            prop_assert_eq!(ends, expected_ends);
         }
     }
 }

@@ -21,7 +21,6 @@ use crate::hash;
 use crate::keys::Key;
 #[cfg(unix)]
 use crate::piecewise::PieceWriter;
-use crate::radix;
 use crate::vocab::{SelectedFeature, SelectedKeys, Selection};
 use crate::zeroed::{SparePages, Zeroed};
 
@@ -83,21 +82,19 @@ fn plan(selection: &Selection) -> Result<Planned> {
 }
 
 /// Serializes a selection into a buffer of zeroes of the length asked,
-/// which `zeroed` makes, from `spare` if it can (the count tables' pages,
-/// which the arrays that order the lookup tables take over too).
+/// which `zeroed` makes, from `spare` if it can (the count tables' pages).
 pub(crate) fn serialize<B: DerefMut<Target = [u8]>>(
     selection: &Selection,
     spare: &SparePages,
     zeroed: impl FnOnce(usize, &SparePages) -> B,
 ) -> Result<B> {
-    serialize_with(selection, |len| zeroed(len, spare), spare, &|_, _| Ok(()))
+    serialize_with(selection, |len| zeroed(len, spare), &|_, _| Ok(()))
 }
 
 /// Serializes a selection into a buffer, and into `out`: each piece of the
 /// artifact is written at its offset as soon as it is complete, the header
 /// last ([`serialize_with`]), by a [`PieceWriter`] (mostly past the page
-/// cache). The buffer, and the arrays that order the lookup tables, take
-/// over the pages of `spare` (the count tables').
+/// cache). The buffer takes over the pages of `spare` (the count tables').
 pub(crate) fn serialize_to_file(
     selection: &Selection,
     spare: &SparePages,
@@ -108,7 +105,7 @@ pub(crate) fn serialize_to_file(
     {
         let buffer = |len| Zeroed::for_writing_from(len, spare);
         let writer = PieceWriter::new(out);
-        let bytes = serialize_with(selection, buffer, spare, &|offset, bytes| {
+        let bytes = serialize_with(selection, buffer, &|offset, bytes| {
             writer.write(offset, bytes).map_err(|e| Error::io(path, e))
         })?;
         writer.finish(&bytes).map_err(|e| Error::io(path, e))?;
@@ -144,7 +141,6 @@ type Sink<'s, 'b> = dyn Fn(usize, &'b [u8]) + Sync + 's;
 fn serialize_with<B: DerefMut<Target = [u8]>>(
     selection: &Selection,
     zeroed: impl FnOnce(usize) -> B,
-    spare: &SparePages,
     write: &Write<'_>,
 ) -> Result<B> {
     let planned = plan(selection)?;
@@ -179,7 +175,7 @@ fn serialize_with<B: DerefMut<Target = [u8]>>(
                 .map_or(Ok(()), write_pieces)
         };
         let writer = std::thread::Builder::new().spawn_scoped(scope, take).ok();
-        let filled = fill(selection, &planned.manifest, data, spare, &sink);
+        let filled = fill(selection, &planned.manifest, data, &sink);
         // No more pieces: the writer ends once it has written them.
         drop(sink);
         let checksum = checksum_in_order(manifest, filled, body_len);
@@ -238,16 +234,15 @@ fn checksum_in_order(manifest: &[u8], mut pieces: Vec<(usize, &[u8])>, body_len:
 ///
 /// The pieces are handed out to the threads one at a time, as each thread
 /// comes free ([`Piece::order`]): the largest table first, since hashing
-/// and sorting the keys makes a table the most work per byte, so that it
-/// starts at once (on the benchmark, `user_id`'s table and arrays had kept
-/// one thread busy while the other had run out of work); then the arrays,
-/// which are quick to fill, so that the disk has bytes to write early;
-/// then the other tables.
+/// the keys and placing each at a random slot makes a table the most work
+/// per byte, so that it starts at once (on the benchmark, `user_id`'s
+/// table and arrays had kept one thread busy while the other had run out
+/// of work); then the arrays, which are quick to fill, so that the disk
+/// has bytes to write early; then the other tables.
 fn fill<'b>(
     selection: &Selection,
     manifest: &Manifest,
     data: &'b mut [u8],
-    spare: &SparePages,
     sink: &Sink<'_, 'b>,
 ) -> Vec<(usize, &'b [u8])> {
     use crate::parts::{consecutive, split_parts};
@@ -294,7 +289,7 @@ fn fill<'b>(
     };
     (0..rayon::current_num_threads())
         .into_par_iter()
-        .flat_map_iter(|_| std::iter::from_fn(|| next().map(|piece| piece.fill(spare, sink))))
+        .flat_map_iter(|_| std::iter::from_fn(|| next().map(|piece| piece.fill(sink))))
         .collect()
 }
 
@@ -337,7 +332,7 @@ impl<'b> Piece<'_, 'b> {
     }
 
     /// Writes the piece, then hands it to `sink`; returns it.
-    fn fill(self, spare: &SparePages, sink: &Sink<'_, 'b>) -> (usize, &'b [u8]) {
+    fn fill(self, sink: &Sink<'_, 'b>) -> (usize, &'b [u8]) {
         let (start, part) = match self {
             Piece::Arrays {
                 feature,
@@ -349,7 +344,7 @@ impl<'b> Piece<'_, 'b> {
                 (start, part)
             }
             Piece::Table { keys, start, part } => {
-                put_table(keys, part, spare);
+                put_table(keys, part);
                 (start, part)
             }
         };
@@ -404,40 +399,27 @@ pub(crate) fn save_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     out.commit()
 }
 
-/// Slots per region of a lookup table (256 KiB, which the L2 cache holds):
-/// [`put_table`] fills the regions in parallel.
-const REGION_SLOTS: usize = 1 << 15;
+/// Keys whose home slots [`put_table`] has asked the CPU to load ahead of
+/// their placement.
+const PLACED_AHEAD: usize = 32;
 
 /// Writes the open-addressing table into `out` (zeroed, the table's size),
-/// as u64 LE words ([`put_table_in_regions`] with [`REGION_SLOTS`]).
-fn put_table(keys: &SelectedKeys, out: &mut [u8], spare: &SparePages) {
-    put_table_in_regions(keys, out, REGION_SLOTS, spare)
-}
-
-/// Writes the open-addressing table into `out`, split into regions of
-/// `region_slots` slots (a power of two; the whole table when smaller).
-/// The keys whose home slot is in a region are placed in id order, each at
-/// the first empty slot from its home up to the region's end: the regions
-/// in parallel, each one's random writes within a few hundred KiB. A key
-/// that finds no empty slot there (few do, at a load of at most 2/3) is
-/// placed afterwards, by region, then id, at the first empty slot from its
-/// home on, past the region's end and around the table's.
+/// as u64 LE words: every key in id order, at the first empty slot from its
+/// home slot on (around the table's end). The home slots of the next
+/// [`PLACED_AHEAD`] keys are on their way while a key is placed, so that
+/// the random writes' cache misses overlap.
 ///
-/// Deterministic whatever the thread count, and any lookup finds its key:
-/// every slot between a key's home and its own was full when it was
-/// placed, and stays full. Placed in id order, the most frequent keys sit
-/// in their home slots: `coverage` of the benchmark ran 8% faster than
-/// with the table this replaced, every key placed in the order of its home
-/// slot (after a radix sort of two passes), which cost `build` the same
-/// (`user_id`'s 2M keys: 90-100 ms either way, most of it page faults;
-/// `docs/BENCHMARKS.md`, nineteenth session).
-fn put_table_in_regions(
-    keys: &SelectedKeys,
-    out: &mut [u8],
-    region_slots: usize,
-    spare: &SparePages,
-) {
-    use rayon::prelude::*;
+/// Deterministic, and any lookup finds its key: every slot between a key's
+/// home and its own was full when it was placed, and stays full. Placed in
+/// id order, the most frequent keys sit in their home slots (`coverage` of
+/// the benchmark ran 8% faster than with keys placed in the order of their
+/// home slots; `docs/BENCHMARKS.md`, nineteenth session).
+///
+/// One pass, one hash per key, on one thread: on the benchmark, `user_id`'s
+/// 2M keys take ~40 ms, where grouping the keys by regions of 256 KiB
+/// first (two hashes per key) and filling the regions in parallel took
+/// ~60 ms of both threads (twenty-fourth session).
+fn put_table(keys: &SelectedKeys, out: &mut [u8]) {
     let n = keys.len();
     let cap = table_capacity(n);
     debug_assert_eq!(out.len(), 8 * cap);
@@ -445,7 +427,6 @@ fn put_table_in_regions(
         return;
     }
     let mask = cap - 1;
-    let region_slots = region_slots.min(cap);
     let hash_of = |i: usize| {
         hash::table_hash(match keys {
             SelectedKeys::Bytes(k, _) => Key::Bytes(k.get(i)),
@@ -453,47 +434,26 @@ fn put_table_in_regions(
             SelectedKeys::Uint(pairs) => Key::Uint(pairs[i].0),
         })
     };
-    // (hash, index) grouped by region, in index order within each.
-    let mut by_region = Zeroed::for_writing_from(n, spare);
-    let mut ends = vec![0usize; cap / region_slots];
-    radix::stable_counting_sort(
-        |i| (hash_of(i), i as u64),
-        &mut by_region,
-        &mut ends,
-        |e| (e.0 as usize & mask) / region_slots,
-    );
-    let groups = crate::parts::split_parts(&mut by_region, crate::parts::consecutive(&ends));
-    let put = |table: &mut [u8], slot: usize, (hash, i): (u64, u64)| {
-        // i fits u32: the layout checked the ids fit int32.
-        table[8 * slot..8 * slot + 8].copy_from_slice(&table_entry(hash, i as u32).to_le_bytes());
-    };
-    let spilled: Vec<Vec<(u64, u64)>> = out
-        .par_chunks_mut(8 * region_slots)
-        .zip(groups)
-        .map(|(region, entries)| {
-            // Probed before it is written.
-            crate::zeroed::touch_pages(region);
-            let mut spilled = Vec::new();
-            for &entry in entries.iter() {
-                let mut slot = entry.0 as usize & (region_slots - 1);
-                while slot < region_slots && read_u64(region, slot) != 0 {
-                    slot += 1;
-                }
-                if slot < region_slots {
-                    put(region, slot, entry);
-                } else {
-                    spilled.push(entry);
-                }
-            }
-            spilled
-        })
-        .collect();
-    for entry in spilled.into_iter().flatten() {
-        let mut slot = entry.0 as usize & mask;
+    let home = |hash: u64| 8 * (hash as usize & mask);
+    // The hashes of keys i to i + PLACED_AHEAD - 1, key j at j % PLACED_AHEAD.
+    let mut ahead = [0u64; PLACED_AHEAD];
+    for (i, hash) in ahead.iter_mut().enumerate().take(n) {
+        *hash = hash_of(i);
+        crate::prefetch::prefetch(out, home(*hash));
+    }
+    for i in 0..n {
+        let hash = ahead[i % PLACED_AHEAD];
+        if i + PLACED_AHEAD < n {
+            let next = hash_of(i + PLACED_AHEAD);
+            ahead[i % PLACED_AHEAD] = next;
+            crate::prefetch::prefetch(out, home(next));
+        }
+        let mut slot = hash as usize & mask;
         while read_u64(out, slot) != 0 {
             slot = (slot + 1) & mask;
         }
-        put(out, slot, entry);
+        // i fits u32: the layout checked the ids fit int32.
+        out[8 * slot..8 * slot + 8].copy_from_slice(&table_entry(hash, i as u32).to_le_bytes());
     }
 }
 
@@ -551,52 +511,66 @@ mod tests {
     #[test]
     fn an_empty_vocabulary_has_an_empty_table() {
         let keys = SelectedKeys::Int(Vec::new());
-        put_table(&keys, &mut [], &SparePages::default());
+        put_table(&keys, &mut []);
+    }
+
+    /// The table one key at a time, in id order, with no prefetching: what
+    /// [`put_table`] must write.
+    fn placed_one_by_one(hashes: &[u64]) -> Vec<u8> {
+        let cap = table_capacity(hashes.len());
+        let mut table = vec![0u8; 8 * cap];
+        for (i, &hash) in hashes.iter().enumerate() {
+            let mut slot = hash as usize & (cap - 1);
+            while read_u64(&table, slot) != 0 {
+                slot = (slot + 1) % cap;
+            }
+            table[8 * slot..8 * slot + 8]
+                .copy_from_slice(&table_entry(hash, i as u32).to_le_bytes());
+        }
+        table
     }
 
     proptest::proptest! {
-        /// Every key is found by the reader's probe, whatever the region
-        /// size (regions of 1 to 64 slots spill often, and around the
-        /// table's end), and no slot holds anything but a key's entry; the
-        /// most frequent key sits in its home slot.
+        /// Every key is found by the reader's probe, and no slot holds
+        /// anything but a key's entry; the most frequent key sits in its
+        /// home slot; the table is that of placing the keys one by one in
+        /// id order. Small tables: keys wrap around the end often.
         #[test]
         fn every_key_is_found_from_its_home_slot(
             keys in proptest::collection::btree_set(proptest::prelude::any::<i64>(), 0..2000),
-            region_bits in 0u32..7,
         ) {
             let pairs: Vec<(i64, u64)> = keys.iter().map(|&k| (k, 1)).collect();
             let keys = SelectedKeys::Int(pairs.clone());
             let mut table = vec![0u8; 8 * table_capacity(pairs.len())];
-            put_table_in_regions(&keys, &mut table, 1 << region_bits, &SparePages::default());
-            let mut full = 0;
-            for (i, &(k, _)) in pairs.iter().enumerate() {
-                let hash = hash::table_hash(Key::Int(k));
+            put_table(&keys, &mut table);
+            let hashes: Vec<u64> = pairs.iter().map(|&(k, _)| hash::table_hash(Key::Int(k))).collect();
+            for (i, &hash) in hashes.iter().enumerate() {
                 let slot = probe(&table, hash, i);
                 proptest::prop_assert!(slot.is_some(), "key {} not found", i);
                 if i == 0 {
                     proptest::prop_assert_eq!(slot, Some(hash as usize & (table.len() / 8 - 1)));
                 }
-                full += 1;
             }
             let occupied = table.chunks_exact(8).filter(|w| w != &[0u8; 8]).count();
-            proptest::prop_assert_eq!(occupied, full);
-            let mut whole = vec![0u8; table.len()];
-            put_table_in_regions(&keys, &mut whole, 1 << region_bits, &SparePages::default());
-            proptest::prop_assert_eq!(whole, table, "not deterministic");
+            proptest::prop_assert_eq!(occupied, pairs.len());
+            proptest::prop_assert_eq!(placed_one_by_one(&hashes), table);
         }
     }
 
     #[test]
-    fn byte_keys_are_found_whatever_the_region_size() {
+    fn byte_keys_are_found() {
         let names: Vec<String> = (0..300).map(|i| format!("key-{i}")).collect();
         let refs: Vec<&[u8]> = names.iter().map(|k| k.as_bytes()).collect();
         let keys = SelectedKeys::Bytes(ByteKeys::from_keys(&refs), vec![1; refs.len()]);
-        for region_slots in [2, 8, REGION_SLOTS] {
-            let mut table = vec![0u8; 8 * table_capacity(refs.len())];
-            put_table_in_regions(&keys, &mut table, region_slots, &SparePages::default());
-            for (i, k) in refs.iter().enumerate() {
-                assert!(probe(&table, hash::table_hash(Key::Bytes(k)), i).is_some());
-            }
+        let mut table = vec![0u8; 8 * table_capacity(refs.len())];
+        put_table(&keys, &mut table);
+        let hashes: Vec<u64> = refs
+            .iter()
+            .map(|k| hash::table_hash(Key::Bytes(k)))
+            .collect();
+        for (i, &hash) in hashes.iter().enumerate() {
+            assert!(probe(&table, hash, i).is_some());
         }
+        assert_eq!(placed_one_by_one(&hashes), table);
     }
 }
