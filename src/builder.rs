@@ -162,12 +162,13 @@ impl VocabularyBuilder {
     }
 
     /// Selects the vocabularies and serializes the artifact into a buffer
-    /// of zeroes that `zeroed` makes, from the count tables' pages if it can.
+    /// that `buffer` makes (any bytes: every one is written), from the
+    /// count tables' pages if it can.
     fn serialize<B: DerefMut<Target = [u8]> + Send>(
         self,
-        zeroed: impl FnOnce(usize, &SparePages) -> B + Send,
+        buffer: impl FnOnce(usize, &SparePages) -> B + Send,
     ) -> Result<B> {
-        self.selected(|selection, spare| write::serialize(&selection, &spare, zeroed))
+        self.selected(|selection, spare| write::serialize(&selection, &spare, buffer))
     }
 
     /// Selects the vocabularies and hands them to `then`, with the pages
@@ -192,7 +193,7 @@ impl VocabularyBuilder {
     /// # Errors
     /// As [`into_bytes`](Self::into_bytes).
     pub fn build(self) -> Result<Vocabulary> {
-        Vocabulary::from_buffer(self.serialize(Zeroed::for_writing_from)?)
+        Vocabulary::from_buffer(self.serialize(Zeroed::to_overwrite_from)?)
     }
 
     /// Writes the artifact to `path` atomically (a temporary file renamed
@@ -219,5 +220,49 @@ impl VocabularyBuilder {
         let mut vocab = Vocabulary::from_buffer(bytes)?;
         vocab.set_path(path);
         Ok(vocab)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{ArrayRef, Int64Array, StringArray};
+    use std::sync::Arc;
+
+    fn builder() -> VocabularyBuilder {
+        let spec = Spec::from_toml_str(
+            "[[feature]]\nname = \"s\"\n[[feature]]\nname = \"i\"\nmin_count = 2\n\
+             [[feature]]\nname = \"e\"\nmin_count = 1000",
+        )
+        .unwrap();
+        let n = 5000;
+        let strings: Vec<String> = (0..n).map(|r| format!("v{}", r % 777)).collect();
+        let batch = RecordBatch::try_from_iter([
+            (
+                "s",
+                Arc::new(StringArray::from_iter_values(&strings)) as ArrayRef,
+            ),
+            (
+                "i",
+                Arc::new(Int64Array::from_iter_values((0..n).map(|r| r % 1234 - 600))) as _,
+            ),
+            ("e", Arc::new(StringArray::from_iter_values(&strings)) as _),
+        ])
+        .unwrap();
+        let mut builder = VocabularyBuilder::new(spec);
+        builder.add_batch(&batch).unwrap();
+        builder
+    }
+
+    /// The artifact's buffer may hold anything when it is made (the count
+    /// tables' old pages): every byte of the artifact is written, padding
+    /// and empty table slots included.
+    #[test]
+    fn a_buffer_of_any_bytes_serializes_as_a_zeroed_one() {
+        let zeroed = builder().into_bytes().unwrap();
+        for garbage in [0xa5u8, 0xff, 1] {
+            let dirty = builder().serialize(|len, _| vec![garbage; len]).unwrap();
+            assert_eq!(dirty, zeroed, "bytes of {garbage:#x} left in the artifact");
+        }
     }
 }

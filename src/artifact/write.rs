@@ -81,14 +81,15 @@ fn plan(selection: &Selection) -> Result<Planned> {
     })
 }
 
-/// Serializes a selection into a buffer of zeroes of the length asked,
-/// which `zeroed` makes, from `spare` if it can (the count tables' pages).
+/// Serializes a selection into a buffer of the length asked, which
+/// `buffer` makes, from `spare` if it can (the count tables' pages). The
+/// buffer may hold any bytes: every one is written.
 pub(crate) fn serialize<B: DerefMut<Target = [u8]>>(
     selection: &Selection,
     spare: &SparePages,
-    zeroed: impl FnOnce(usize, &SparePages) -> B,
+    buffer: impl FnOnce(usize, &SparePages) -> B,
 ) -> Result<B> {
-    serialize_with(selection, |len| zeroed(len, spare), &|_, _| Ok(()))
+    serialize_with(selection, |len| buffer(len, spare), &|_, _| Ok(()))
 }
 
 /// Serializes a selection into a buffer, and into `out`: each piece of the
@@ -103,7 +104,7 @@ pub(crate) fn serialize_to_file(
 ) -> Result<Zeroed<u8>> {
     #[cfg(unix)]
     {
-        let buffer = |len| Zeroed::for_writing_from(len, spare);
+        let buffer = |len| Zeroed::to_overwrite_from(len, spare);
         let writer = PieceWriter::new(out);
         let bytes = serialize_with(selection, buffer, &|offset, bytes| {
             writer.write(offset, bytes).map_err(|e| Error::io(path, e))
@@ -113,7 +114,7 @@ pub(crate) fn serialize_to_file(
     }
     #[cfg(not(unix))]
     {
-        let bytes = serialize(selection, spare, Zeroed::for_writing_from)?;
+        let bytes = serialize(selection, spare, Zeroed::to_overwrite_from)?;
         out.write_all(&bytes).map_err(|e| Error::io(path, e))?;
         Ok(bytes)
     }
@@ -140,12 +141,12 @@ type Sink<'s, 'b> = dyn Fn(usize, &'b [u8]) + Sync + 's;
 /// once they are all filled.
 fn serialize_with<B: DerefMut<Target = [u8]>>(
     selection: &Selection,
-    zeroed: impl FnOnce(usize) -> B,
+    buffer: impl FnOnce(usize) -> B,
     write: &Write<'_>,
 ) -> Result<B> {
     let planned = plan(selection)?;
     let frame = start_frame(&planned.json, 0);
-    let mut out = zeroed(frame.len() + planned.data_len);
+    let mut out = buffer(frame.len() + planned.data_len);
     out[..frame.len()].copy_from_slice(&frame);
     let (header, body) = out.split_at_mut(HEADER_LEN);
     let body_len = body.len();
@@ -226,13 +227,14 @@ fn checksum_in_order(manifest: &[u8], mut pieces: Vec<(usize, &[u8])>, body_len:
 }
 
 /// Writes every feature's sections where `manifest` placed them in the
-/// data region `data` (zeroed), handing each piece to `sink` (offsets in
-/// the data region) as it is complete; returns every piece. A feature's
-/// sections are consecutive, its lookup table last, so the region splits
-/// into two pieces per feature: its arrays (keys, offsets, counts, and any
-/// padding before them) and its table.
+/// data region `data` (whatever it held: every byte is written, padding
+/// zeroed), handing each piece to `sink` (offsets in the data region) as it
+/// is complete; returns every piece. A feature's sections are consecutive,
+/// its lookup table last, so the region splits into two parts per
+/// feature: its arrays (key offsets, keys, counts, and any padding before
+/// them), handed over one section at a time, and its table.
 ///
-/// The pieces are handed out to the threads one at a time, as each thread
+/// The parts are handed out to the threads one at a time, as each thread
 /// comes free ([`Piece::order`]): the largest table first, since hashing
 /// the keys and placing each at a random slot makes a table the most work
 /// per byte, so that it starts at once (on the benchmark, `user_id`'s
@@ -289,11 +291,11 @@ fn fill<'b>(
     };
     (0..rayon::current_num_threads())
         .into_par_iter()
-        .flat_map_iter(|_| std::iter::from_fn(|| next().map(|piece| piece.fill(sink))))
+        .flat_map_iter(|_| std::iter::from_fn(|| next().map(|piece| piece.fill(sink))).flatten())
         .collect()
 }
 
-/// A piece of the data region that [`fill`] hands to one thread.
+/// A part of the data region that [`fill`] hands to one thread.
 enum Piece<'a, 'b> {
     /// A feature's keys, key offsets and counts, starting at `start` in the
     /// data region.
@@ -331,54 +333,94 @@ impl<'b> Piece<'_, 'b> {
         }
     }
 
-    /// Writes the piece, then hands it to `sink`; returns it.
-    fn fill(self, sink: &Sink<'_, 'b>) -> (usize, &'b [u8]) {
-        let (start, part) = match self {
+    /// Writes the part, handing each of its pieces to `sink` as it is
+    /// complete; returns them.
+    fn fill(self, sink: &Sink<'_, 'b>) -> Vec<(usize, &'b [u8])> {
+        match self {
             Piece::Arrays {
                 feature,
                 sections,
                 start,
                 part,
-            } => {
-                put_arrays(feature, sections, start, part);
-                (start, part)
-            }
+            } => put_arrays(feature, sections, start, part, sink),
             Piece::Table { keys, start, part } => {
+                use rayon::prelude::*;
+                part.par_chunks_mut(crate::zeroed::HUGE_PAGE)
+                    .for_each(|chunk| chunk.fill(0));
                 put_table(keys, part);
-                (start, part)
+                sink(start, part);
+                vec![(start, part)]
             }
-        };
-        sink(start, part);
-        (start, part)
+        }
     }
 }
 
-/// Writes a feature's keys, key offsets and counts into `part` (zeroed),
-/// which starts at offset `start` of the data region and ends where the
-/// feature's lookup table starts.
-fn put_arrays(f: &SelectedFeature, s: &Sections, start: usize, part: &mut [u8]) {
-    let range = |s: &Section| s.offset as usize - start..(s.offset + s.len) as usize - start;
-    match &f.keys {
+/// Writes a feature's key offsets (for `bytes` keys), keys and counts into
+/// `part`, which starts at offset `start` of the data region and ends where
+/// the feature's lookup table starts, zeroing the padding around them.
+/// Each section goes to `sink` as soon as it is written, with the padding
+/// before it (and the last with the padding after it), so that the disk
+/// has bytes to write early; returns them.
+fn put_arrays<'b>(
+    f: &SelectedFeature,
+    s: &Sections,
+    start: usize,
+    part: &'b mut [u8],
+    sink: &Sink<'_, 'b>,
+) -> Vec<(usize, &'b [u8])> {
+    type Put<'k> = Box<dyn FnOnce(&mut [u8]) + 'k>;
+    let mut sections: Vec<(&Section, Put<'_>)> = match &f.keys {
         SelectedKeys::Bytes(keys, _) => {
             let offsets = s.offsets.as_ref().expect("placed with the keys");
-            put_words(&mut part[range(offsets)], keys.offsets.iter().copied());
-            part[range(&s.keys)].copy_from_slice(&keys.data);
+            vec![
+                (
+                    offsets,
+                    Box::new(|out| put_words(out, keys.offsets.iter().copied())),
+                ),
+                (&s.keys, Box::new(|out| out.copy_from_slice(&keys.data))),
+            ]
         }
-        SelectedKeys::Int(pairs) => {
-            put_words(&mut part[range(&s.keys)], pairs.iter().map(|p| p.0 as u64))
-        }
-        SelectedKeys::Uint(pairs) => {
-            put_words(&mut part[range(&s.keys)], pairs.iter().map(|p| p.0))
-        }
+        SelectedKeys::Int(pairs) => vec![(
+            &s.keys,
+            Box::new(|out| put_words(out, pairs.iter().map(|p| p.0 as u64))),
+        )],
+        SelectedKeys::Uint(pairs) => vec![(
+            &s.keys,
+            Box::new(|out| put_words(out, pairs.iter().map(|p| p.0))),
+        )],
+    };
+    sections.push((&s.counts, Box::new(|out| put_words(out, f.keys.counts()))));
+    let last = sections.len() - 1;
+    let (mut rest, mut at) = (part, start);
+    let mut pieces = Vec::with_capacity(sections.len());
+    for (i, (section, put)) in sections.into_iter().enumerate() {
+        let (offset, end) = (
+            section.offset as usize,
+            (section.offset + section.len) as usize,
+        );
+        let piece_end = if i == last { at + rest.len() } else { end };
+        let (piece, tail) = std::mem::take(&mut rest).split_at_mut(piece_end - at);
+        let (padding, body) = piece.split_at_mut(offset - at);
+        padding.fill(0);
+        let (body, after) = body.split_at_mut(end - offset);
+        put(body);
+        after.fill(0);
+        let piece: &'b [u8] = piece;
+        sink(at, piece);
+        pieces.push((at, piece));
+        (rest, at) = (tail, piece_end);
     }
-    put_words(&mut part[range(&s.counts)], f.keys.counts());
+    pieces
 }
 
 /// Writes `words` as u64 LE into `out`, which holds exactly them.
 fn put_words(out: &mut [u8], words: impl IntoIterator<Item = u64>) {
+    let mut written = 0;
     for (slot, w) in out.chunks_exact_mut(8).zip(words) {
         slot.copy_from_slice(&w.to_le_bytes());
+        written += 8;
     }
+    assert_eq!(written, out.len(), "a section sized for other words");
 }
 
 /// Places a section of `len` bytes at the next aligned offset from `end`

@@ -169,7 +169,7 @@ pub(crate) struct Selection {
 
 /// Selects every feature's vocabulary from its counts; returns it with
 /// the pages of the count tables, for the artifact's arrays to take over
-/// ([`Zeroed::for_writing_from`](crate::zeroed::Zeroed::for_writing_from)).
+/// ([`Zeroed::to_overwrite_from`](crate::zeroed::Zeroed::to_overwrite_from)).
 pub(crate) fn select(spec: &Spec, counts: Counts) -> Result<(Selection, SparePages)> {
     let (counted, rows, inputs) = counts.into_features();
     let spare = SparePages::default();
