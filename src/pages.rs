@@ -74,6 +74,11 @@ impl PagedColumn {
             .then_some(PagedColumn { leaf, descr, utf8 })
     }
 
+    /// The leaf's index among the file's columns.
+    pub(crate) fn leaf(&self) -> usize {
+        self.leaf
+    }
+
     /// Counts row group `row_group`'s chunk of this column in `file`, or
     /// `None` when the chunk is not one this path reads (or is damaged).
     /// Its plain values are gathered in buffers from `spare` when it has
