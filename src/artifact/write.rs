@@ -4,11 +4,11 @@
 //! (which says where they are) can go first and the body is written in
 //! place, in one buffer.
 //!
-//! Saved to a file, each piece of the body (a feature's arrays, or its
-//! lookup table) goes to a writer thread as soon as it is filled, and from
-//! there mostly straight to the disk ([`PieceWriter`]): by the time the
-//! last piece is done, most of the file is written, and the `fsync` that
-//! makes it durable has little left to wait for.
+//! Saved to a file, each piece of the body (one of a feature's arrays, or
+//! its lookup table) goes to a writer thread as soon as it is filled, and
+//! from there mostly straight to the disk ([`PieceWriter`]): by the time
+//! the last piece is done, most of the file is written, and the `fsync`
+//! that makes it durable has little left to wait for.
 
 use std::ops::DerefMut;
 use std::path::Path;
@@ -234,8 +234,8 @@ fn checksum_in_order(manifest: &[u8], mut pieces: Vec<(usize, &[u8])>, body_len:
 /// feature: its arrays (key offsets, keys, counts, and any padding before
 /// them), handed over one section at a time, and its table.
 ///
-/// The parts are handed out to the threads one at a time, as each thread
-/// comes free ([`Piece::order`]): the largest table first, since hashing
+/// The parts are handed out to the threads as tasks, one at a time, as
+/// each thread comes free ([`Task::order`]): the largest table first, since hashing
 /// the keys and placing each at a random slot makes a table the most work
 /// per byte, so that it starts at once (on the benchmark, `user_id`'s
 /// table and arrays had kept one thread busy while the other had run out
@@ -257,7 +257,7 @@ fn fill<'b>(
         .map(|f| (f.sections.table.offset + f.sections.table.len) as usize)
         .collect();
     let parts = split_parts(data, consecutive(&ends));
-    let mut pieces = Vec::with_capacity(2 * parts.len());
+    let mut tasks = Vec::with_capacity(2 * parts.len());
     for (((f, placed), range), part) in selection
         .features
         .iter()
@@ -268,21 +268,21 @@ fn fill<'b>(
         let start = range.start;
         let table_at = placed.sections.table.offset as usize - start;
         let (arrays, table) = part.split_at_mut(table_at);
-        pieces.push(Piece::Table {
+        tasks.push(Task::Table {
             keys: &f.keys,
             start: start + table_at,
             part: table,
         });
-        pieces.push(Piece::Arrays {
+        tasks.push(Task::Arrays {
             feature: f,
             sections: &placed.sections,
             start,
             part: arrays,
         });
     }
-    let largest_table = pieces.iter().map(Piece::table_len).max().unwrap_or(0);
-    pieces.sort_by_key(|p| std::cmp::Reverse(p.order(largest_table)));
-    let queue = std::sync::Mutex::new(pieces.into_iter());
+    let largest_table = tasks.iter().map(Task::table_len).max().unwrap_or(0);
+    tasks.sort_by_key(|t| std::cmp::Reverse(t.order(largest_table)));
+    let queue = std::sync::Mutex::new(tasks.into_iter());
     let next = || {
         queue
             .lock()
@@ -291,12 +291,12 @@ fn fill<'b>(
     };
     (0..rayon::current_num_threads())
         .into_par_iter()
-        .flat_map_iter(|_| std::iter::from_fn(|| next().map(|piece| piece.fill(sink))).flatten())
+        .flat_map_iter(|_| std::iter::from_fn(|| next().map(|task| task.fill(sink))).flatten())
         .collect()
 }
 
 /// A part of the data region that [`fill`] hands to one thread.
-enum Piece<'a, 'b> {
+enum Task<'a, 'b> {
     /// A feature's keys, key offsets and counts, starting at `start` in the
     /// data region.
     Arrays {
@@ -313,23 +313,23 @@ enum Piece<'a, 'b> {
     },
 }
 
-impl<'b> Piece<'_, 'b> {
-    /// The length of a table piece (0 for the others).
+impl<'b> Task<'_, 'b> {
+    /// The length of a table task's part (0 for the others).
     fn table_len(&self) -> usize {
         match self {
-            Piece::Table { part, .. } => part.len(),
-            Piece::Arrays { .. } => 0,
+            Task::Table { part, .. } => part.len(),
+            Task::Arrays { .. } => 0,
         }
     }
 
-    /// The order [`fill`] hands pieces out in, descending, given the
+    /// The order [`fill`] hands tasks out in, descending, given the
     /// length of the largest table: that table, then arrays, then the
     /// other tables, each by size.
     fn order(&self, largest_table: usize) -> (u8, usize) {
         match self {
-            Piece::Table { part, .. } if part.len() == largest_table => (2, part.len()),
-            Piece::Arrays { part, .. } => (1, part.len()),
-            Piece::Table { part, .. } => (0, part.len()),
+            Task::Table { part, .. } if part.len() == largest_table => (2, part.len()),
+            Task::Arrays { part, .. } => (1, part.len()),
+            Task::Table { part, .. } => (0, part.len()),
         }
     }
 
@@ -337,13 +337,13 @@ impl<'b> Piece<'_, 'b> {
     /// complete; returns them.
     fn fill(self, sink: &Sink<'_, 'b>) -> Vec<(usize, &'b [u8])> {
         match self {
-            Piece::Arrays {
+            Task::Arrays {
                 feature,
                 sections,
                 start,
                 part,
             } => put_arrays(feature, sections, start, part, sink),
-            Piece::Table { keys, start, part } => {
+            Task::Table { keys, start, part } => {
                 use rayon::prelude::*;
                 part.par_chunks_mut(crate::zeroed::HUGE_PAGE)
                     .for_each(|chunk| chunk.fill(0));
