@@ -29,7 +29,7 @@ use arrow_buffer::{Buffer, OffsetBuffer};
 use bytes::Bytes;
 use parquet::basic::{Encoding, Repetition, Type as PhysicalType};
 use parquet::column::page::Page;
-use parquet::file::metadata::ParquetMetaData;
+use parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData};
 use parquet::file::serialized_reader::SerializedPageReader;
 use parquet::schema::types::ColumnDescPtr;
 
@@ -74,9 +74,13 @@ impl PagedColumn {
             .then_some(PagedColumn { leaf, descr, utf8 })
     }
 
-    /// The leaf's index among the file's columns.
-    pub(crate) fn leaf(&self) -> usize {
-        self.leaf
+    /// This column's chunk in row group `row_group`.
+    pub(crate) fn chunk<'m>(
+        &self,
+        meta: &'m ParquetMetaData,
+        row_group: usize,
+    ) -> &'m ColumnChunkMetaData {
+        meta.row_group(row_group).column(self.leaf)
     }
 
     /// Counts row group `row_group`'s chunk of this column in `file`, or
@@ -90,9 +94,8 @@ impl PagedColumn {
         row_group: usize,
         spare: &mut SpareBuffers,
     ) -> Option<ChunkCounts> {
-        let group = meta.row_group(row_group);
-        let chunk = group.column(self.leaf);
-        let rows = usize::try_from(group.num_rows()).ok()?;
+        let chunk = self.chunk(meta, row_group);
+        let rows = usize::try_from(meta.row_group(row_group).num_rows()).ok()?;
         let pages = SerializedPageReader::new(Arc::new(file), chunk, rows, None).ok()?;
         // Plain pages are read in a flat column (a list's values would
         // need their lists), when the chunk is small enough to hold its

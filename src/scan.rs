@@ -268,11 +268,7 @@ impl ParquetInput {
         column: &PagedColumn,
         spare: &mut SpareBuffers,
     ) -> Option<ChunkCounts> {
-        let chunk = self
-            .meta
-            .metadata()
-            .row_group(row_group)
-            .column(column.leaf());
+        let chunk = column.chunk(self.meta.metadata(), row_group);
         let data = self.map([chunk.byte_range()]).ok()?;
         column.count(data, self.meta.metadata(), row_group, spare)
     }
@@ -328,13 +324,12 @@ impl ParquetInput {
             row_group: Some(row_group),
             source,
         };
+        let mask = ProjectionMask::roots(self.meta.parquet_schema(), roots.iter().copied());
         let group = self.meta.metadata().row_group(row_group);
-        let parquet = self.meta.parquet_schema();
         let chunks = (0..group.num_columns())
-            .filter(|&leaf| roots.contains(&parquet.get_column_root_idx(leaf)))
+            .filter(|&leaf| mask.leaf_included(leaf))
             .map(|leaf| group.column(leaf).byte_range());
         let data = self.map(chunks)?;
-        let mask = ProjectionMask::roots(self.meta.parquet_schema(), roots.iter().copied());
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(data, self.meta.clone())
             .with_projection(mask)
             .with_row_groups(vec![row_group])

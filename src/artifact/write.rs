@@ -235,12 +235,12 @@ fn checksum_in_order(manifest: &[u8], mut pieces: Vec<(usize, &[u8])>, body_len:
 /// them), handed over one section at a time, and its table.
 ///
 /// The parts are handed out to the threads as tasks, one at a time, as
-/// each thread comes free ([`Task::order`]): the largest table first, since hashing
-/// the keys and placing each at a random slot makes a table the most work
-/// per byte, so that it starts at once (on the benchmark, `user_id`'s
-/// table and arrays had kept one thread busy while the other had run out
-/// of work); then the arrays, which are quick to fill, so that the disk
-/// has bytes to write early; then the other tables.
+/// each thread comes free ([`Task::order`]): the largest table first,
+/// since hashing the keys and placing each at a random slot makes a table
+/// the most work per byte, so that it starts at once (on the benchmark,
+/// `user_id`'s table and arrays had kept one thread busy while the other
+/// had run out of work); then the arrays, which are quick to fill, so that
+/// the disk has bytes to write early; then the other tables.
 fn fill<'b>(
     selection: &Selection,
     manifest: &Manifest,
@@ -463,19 +463,24 @@ const PLACED_AHEAD: usize = 32;
 /// ~60 ms of both threads (twenty-fourth session).
 fn put_table(keys: &SelectedKeys, out: &mut [u8]) {
     let n = keys.len();
+    // The key type is matched once per table, not once per key.
+    match keys {
+        SelectedKeys::Bytes(k, _) => place_keys(n, out, |i| hash::table_hash(Key::Bytes(k.get(i)))),
+        SelectedKeys::Int(pairs) => place_keys(n, out, |i| hash::table_hash(Key::Int(pairs[i].0))),
+        SelectedKeys::Uint(pairs) => {
+            place_keys(n, out, |i| hash::table_hash(Key::Uint(pairs[i].0)))
+        }
+    }
+}
+
+/// [`put_table`] of `n` keys, key `i` hashing to `hash_of(i)`.
+fn place_keys(n: usize, out: &mut [u8], hash_of: impl Fn(usize) -> u64) {
     let cap = table_capacity(n);
     debug_assert_eq!(out.len(), 8 * cap);
     if n == 0 {
         return;
     }
     let mask = cap - 1;
-    let hash_of = |i: usize| {
-        hash::table_hash(match keys {
-            SelectedKeys::Bytes(k, _) => Key::Bytes(k.get(i)),
-            SelectedKeys::Int(pairs) => Key::Int(pairs[i].0),
-            SelectedKeys::Uint(pairs) => Key::Uint(pairs[i].0),
-        })
-    };
     let home = |hash: u64| 8 * (hash as usize & mask);
     // The hashes of keys i to i + PLACED_AHEAD - 1, key j at j % PLACED_AHEAD.
     let mut ahead = [0u64; PLACED_AHEAD];
