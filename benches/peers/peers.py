@@ -220,7 +220,17 @@ def write_table(doc, results, data, threads, rounds):
             m = statistics.median(m for _, m in runs)
             lines.append(f"| {name} | {t:.2f} s | {m:,.0f} MiB |")
         lines.append("")
-    lines.append("<!-- peers:end -->")
+    # The target's ratio, round by round: `build` against the bare read of
+    # the same round (a VM's speed drifts within minutes; a ratio of two
+    # medians can pair runs from different minutes).
+    builds, reads = results["count"]["oovocab build"], results["read"]["arrow-rs (bare_read)"]
+    ratios = [b / r for (b, _), (r, _) in zip(builds, reads)]
+    lines += [
+        f"`oovocab build` over the bare arrow-rs read of the same round: median {statistics.median(ratios):.2f}x "
+        f"(rounds: {', '.join(f'{x:.2f}x' for x in ratios)}).",
+        "",
+        "<!-- peers:end -->",
+    ]
     replace_block(doc, "peers", "\n".join(lines))
 
 
