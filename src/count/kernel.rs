@@ -215,6 +215,14 @@ fn add_ints<T: ArrowPrimitiveType>(
     T::Native: Into<i64>,
 {
     let a = array.as_primitive::<T>();
+    if a.null_count() == 0 {
+        // No null to look for at each value.
+        let keys = a
+            .values()
+            .iter()
+            .map(|&v| Some(Into::<i64>::into(v) as u64));
+        return add_keys(fc, keys, weights);
+    }
     add_keys(
         fc,
         a.iter().map(|v| v.map(|v| Into::<i64>::into(v) as u64)),
