@@ -149,7 +149,11 @@ pub(super) fn count_scalar(fc: &mut FeatureCounts, array: &dyn Array, weights: O
         UInt32 => add_ints::<UInt32Type>(fc, array, weights),
         UInt64 => {
             let a = array.as_primitive::<UInt64Type>();
-            add_keys(fc, a.iter(), weights)
+            if a.null_count() == 0 {
+                add_keys(fc, a.values().iter().map(|&v| Some(v)), weights)
+            } else {
+                add_keys(fc, a.iter(), weights)
+            }
         }
         Dictionary(..) => count_dictionary(fc, array, weights),
         // The caller checked the type with `key_type_of`.
