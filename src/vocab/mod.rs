@@ -362,7 +362,7 @@ fn collect_kept<I, E, T>(
 ) -> Vec<T>
 where
     I: Iterator<Item = E> + Clone + Sync,
-    T: Default + Send,
+    T: Send,
 {
     let mut ends: Vec<usize> = kept.unwrap_or_else(|| {
         parts
@@ -371,22 +371,30 @@ where
             .collect()
     });
     let total = crate::parts::sizes_to_ends(&mut ends);
-    let mut kept = Vec::new();
-    (0..total)
-        .into_par_iter()
-        .map(|_| T::default())
-        .collect_into_vec(&mut kept);
-    crate::parts::split_parts(&mut kept, crate::parts::consecutive(&ends))
-        .into_par_iter()
-        .zip(parts)
-        .for_each(|(out, part)| {
-            let mut filled = 0;
-            for (slot, e) in out.iter_mut().zip(part.clone().filter(&keep)) {
-                *slot = map(e);
-                filled += 1;
-            }
-            assert_eq!(filled, out.len(), "a part kept other entries than counted");
-        });
+    // Written once each, in place: no default values written first (for
+    // `user_id` and `item_id`, 60 MB more to write).
+    let mut kept: Vec<T> = Vec::with_capacity(total);
+    crate::parts::split_parts(
+        &mut kept.spare_capacity_mut()[..total],
+        crate::parts::consecutive(&ends),
+    )
+    .into_par_iter()
+    .zip(parts)
+    .for_each(|(out, part)| {
+        let mut filled = 0;
+        for (slot, e) in out.iter_mut().zip(part.clone().filter(&keep)) {
+            slot.write(map(e));
+            filled += 1;
+        }
+        assert_eq!(filled, out.len(), "a part kept other entries than counted");
+    });
+    // SAFETY: the parts cover the first `total` elements once each, and
+    // each part wrote every one of its elements (the assertion above, whose
+    // panic leaves the vector empty).
+    #[allow(unsafe_code)]
+    unsafe {
+        kept.set_len(total)
+    };
     kept
 }
 
