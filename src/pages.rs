@@ -83,19 +83,18 @@ impl PagedColumn {
         meta.row_group(row_group).column(self.leaf)
     }
 
-    /// Counts row group `row_group`'s chunk of this column in `file`, or
-    /// `None` when the chunk is not one this path reads (or is damaged).
-    /// Its plain values are gathered in buffers from `spare` when it has
-    /// some.
+    /// Counts `chunk`, this column's chunk of a row group of `rows` rows,
+    /// in `file` ([`chunk`](Self::chunk)), or `None` when the chunk is not
+    /// one this path reads (or is damaged). Its plain values are gathered
+    /// in buffers from `spare` when it has some.
     pub(crate) fn count(
         &self,
         file: Bytes,
-        meta: &ParquetMetaData,
-        row_group: usize,
+        chunk: &ColumnChunkMetaData,
+        rows: i64,
         spare: &mut SpareBuffers,
     ) -> Option<ChunkCounts> {
-        let chunk = self.chunk(meta, row_group);
-        let rows = usize::try_from(meta.row_group(row_group).num_rows()).ok()?;
+        let rows = usize::try_from(rows).ok()?;
         let pages = SerializedPageReader::new(Arc::new(file), chunk, rows, None).ok()?;
         // Plain pages are read in a flat column (a list's values would
         // need their lists), when the chunk is small enough to hold its

@@ -150,30 +150,29 @@ fn for_each_group_of<const W: usize>(
     // One bit at the start of each value: a value times this repeats it
     // eight times.
     let repeat = (0..8).fold(0u128, |r, k| r | 1 << (k * W));
+    // A group's `$bytes` as an integer of `$int`'s width: a run of eight
+    // when all its values are its first, else each value alone.
+    macro_rules! group_as {
+        ($int:ty, $bytes:expr) => {{
+            let mut le = [0u8; size_of::<$int>()];
+            le[..W].copy_from_slice($bytes);
+            let group = <$int>::from_le_bytes(le);
+            let first = group as u32 & mask;
+            if group == <$int>::from(first) * repeat as $int {
+                each(first, 8)?;
+            } else {
+                for k in 0..8 {
+                    each((group >> (k * W)) as u32 & mask, 1)?;
+                }
+            }
+        }};
+    }
     for bytes in packed.chunks_exact(W) {
-        let mut le = [0u8; 16];
-        le[..W].copy_from_slice(bytes);
         if W <= 8 {
             // Eight values of up to 8 bits fit in 64.
-            let group = u64::from_le_bytes(le[..8].try_into().expect("8 bytes"));
-            let first = group as u32 & mask;
-            if group == u64::from(first) * repeat as u64 {
-                each(first, 8)?;
-            } else {
-                for k in 0..8 {
-                    each((group >> (k * W)) as u32 & mask, 1)?;
-                }
-            }
+            group_as!(u64, bytes)
         } else {
-            let group = u128::from_le_bytes(le);
-            let first = group as u32 & mask;
-            if group == u128::from(first) * repeat {
-                each(first, 8)?;
-            } else {
-                for k in 0..8 {
-                    each((group >> (k * W)) as u32 & mask, 1)?;
-                }
-            }
+            group_as!(u128, bytes)
         }
     }
     Some(())

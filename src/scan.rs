@@ -270,7 +270,8 @@ impl ParquetInput {
     ) -> Option<ChunkCounts> {
         let chunk = column.chunk(self.meta.metadata(), row_group);
         let data = self.map([chunk.byte_range()]).ok()?;
-        column.count(data, self.meta.metadata(), row_group, spare)
+        let rows = self.meta.metadata().row_group(row_group).num_rows();
+        column.count(data, chunk, rows, spare)
     }
 
     /// The file, mapped read-only for one read (a chunk's pages, or a row

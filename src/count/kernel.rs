@@ -140,21 +140,14 @@ pub(super) fn count_scalar(fc: &mut FeatureCounts, array: &dyn Array, weights: O
         return;
     }
     match array.data_type() {
-        Int8 => add_ints::<Int8Type>(fc, array, weights),
-        Int16 => add_ints::<Int16Type>(fc, array, weights),
-        Int32 => add_ints::<Int32Type>(fc, array, weights),
-        Int64 => add_ints::<Int64Type>(fc, array, weights),
-        UInt8 => add_ints::<UInt8Type>(fc, array, weights),
-        UInt16 => add_ints::<UInt16Type>(fc, array, weights),
-        UInt32 => add_ints::<UInt32Type>(fc, array, weights),
-        UInt64 => {
-            let a = array.as_primitive::<UInt64Type>();
-            if a.null_count() == 0 {
-                add_keys(fc, a.values().iter().map(|&v| Some(v)), weights)
-            } else {
-                add_keys(fc, a.iter(), weights)
-            }
-        }
+        Int8 => add_ints::<Int8Type>(fc, array, weights, widened),
+        Int16 => add_ints::<Int16Type>(fc, array, weights, widened),
+        Int32 => add_ints::<Int32Type>(fc, array, weights, widened),
+        Int64 => add_ints::<Int64Type>(fc, array, weights, widened),
+        UInt8 => add_ints::<UInt8Type>(fc, array, weights, widened),
+        UInt16 => add_ints::<UInt16Type>(fc, array, weights, widened),
+        UInt32 => add_ints::<UInt32Type>(fc, array, weights, widened),
+        UInt64 => add_ints::<UInt64Type>(fc, array, weights, |v| v),
         Dictionary(..) => count_dictionary(fc, array, weights),
         // The caller checked the type with `key_type_of`.
         other => unreachable!("count_scalar on unsupported type {other}"),
@@ -211,27 +204,27 @@ impl DictionaryKeys for KeyHistogram<'_> {
     }
 }
 
+/// An integer key of up to 64 bits as the `u64` bits it is counted by: its
+/// two's complement at 64 bits (an unsigned one below 64 bits is the same
+/// number).
+fn widened<N: Into<i64>>(v: N) -> u64 {
+    v.into() as u64
+}
+
+/// Counts an integer array's values as the bits `bits` gives them.
 fn add_ints<T: ArrowPrimitiveType>(
     fc: &mut FeatureCounts,
     array: &dyn Array,
     weights: Option<&[u64]>,
-) where
-    T::Native: Into<i64>,
-{
+    bits: impl Fn(T::Native) -> u64 + Copy,
+) {
     let a = array.as_primitive::<T>();
     if a.null_count() == 0 {
         // No null to look for at each value.
-        let keys = a
-            .values()
-            .iter()
-            .map(|&v| Some(Into::<i64>::into(v) as u64));
-        return add_keys(fc, keys, weights);
+        add_keys(fc, a.values().iter().map(|&v| Some(bits(v))), weights)
+    } else {
+        add_keys(fc, a.iter().map(|v| v.map(bits)), weights)
     }
-    add_keys(
-        fc,
-        a.iter().map(|v| v.map(|v| Into::<i64>::into(v) as u64)),
-        weights,
-    )
 }
 
 /// Counts integer keys (as u64 bits) into the feature's `int` or `uint` table.
